@@ -1,0 +1,123 @@
+"""The one configuration source: Scrapy settings, with stablecopy's own keys prefixed STABLECOPY_.
+
+The CLI turns its flags into these keys at command-line priority; `scrapy crawl -s KEY=VALUE` does
+the same. Nothing in the package reads environment variables except the CLI (STABLECOPY_DATA_DIR,
+STABLECOPY_DB_URL as defaults for --data-dir and --db).
+"""
+
+import os
+
+BOT_NAME = "stablecopy"
+SPIDER_MODULES = ["stablecopy.spiders"]
+NEWSPIDER_MODULE = "stablecopy.spiders"
+
+# The add-on derives USER_AGENT from STABLECOPY_CONTACT_URL (see stablecopy/addon.py).
+ADDONS = {"stablecopy.addon.Addon": 0}
+
+# --- Politeness: defaults an archive can be proud of -------------------------------------------
+# Obey robots.txt; the robots.txt exchange itself is archived like any other fetch.
+ROBOTSTXT_OBEY = True
+# At most two requests in flight per host, and never more than 16 overall.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# AutoThrottle adapts the delay to the server's latency, never going below DOWNLOAD_DELAY.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 0.25
+# Give up on a fetch after this many seconds; the failure is catalogued.
+DOWNLOAD_TIMEOUT = 60
+# Retry connection failures and 5xx twice; every attempt that got a response is archived.
+RETRY_TIMES = 2
+# Scrapy cancels a download whose announced size exceeds this; stablecopy archives the headers of
+# such a response (truncated) and stops bodies at STABLECOPY_MAX_RESPONSE_SIZE well before it.
+# It also bounds how far a compressed body is expanded for the spider (gzip bombs).
+DOWNLOAD_MAXSIZE = 256 * 1024 * 1024
+# A body that ends early is still a capture: archive what arrived, marked WARC-Truncated.
+DOWNLOAD_FAIL_ON_DATALOSS = False
+# Keep Scrapy's own request fingerprint dedup; cookies are not archived in request records.
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# --- Components ----------------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Closest to the downloader (after HttpCache at 900): sees every hop of a redirect and every
+    # retry, with the body still content-encoded as it came off the connection.
+    "stablecopy.archive.capture.WarcCapture": 950,
+}
+EXTENSIONS = {
+    # Creates the crawl row and records every capture, failure and extraction in the catalogue.
+    "stablecopy.catalog.recorder.CatalogRecorder": 100,
+    # The live progress line; off unless STABLECOPY_PROGRESS is true (the CLI turns it on).
+    "stablecopy.progress.ProgressLine": 200,
+}
+ITEM_PIPELINES = {
+    # Clean text with trafilatura in worker processes, then archived as WARC conversion records.
+    "stablecopy.pipelines.extraction.ExtractionPipeline": 300,
+}
+
+# --- Where things go -----------------------------------------------------------------------------
+# Data directory: WARC files under warcs/, the SQLite catalogue stablecopy.db, crawl logs under logs/.
+STABLECOPY_DATA_DIR = "stablecopy-data"
+# Catalogue: any SQLAlchemy URL; empty means sqlite:///<data dir>/stablecopy.db.
+STABLECOPY_DB_URL = ""
+# Join an existing crawl row instead of creating a new one (used by resume and distributed workers).
+STABLECOPY_CRAWL_ID = 0
+
+# --- Who we are ----------------------------------------------------------------------------------
+# Where site owners can reach the operator; goes into the User-Agent and every warcinfo record.
+STABLECOPY_CONTACT_URL = "https://github.com/stablecopy/stablecopy"
+# The institution or person running the crawl, for warcinfo `operator`.
+STABLECOPY_OPERATOR = ""
+# A free-text description of the crawl's purpose, for warcinfo `description`.
+STABLECOPY_DESCRIPTION = ""
+
+# --- Seeds and scope (the CLI's arguments and --follow/--depth/--allow/--deny land here) -----------
+# Seed URLs: articles, sitemaps (index, news) or RSS/Atom feeds; the spider recognises each.
+STABLECOPY_SEED_URLS: list[str] = []
+# Seed files: one URL per line, `#` starts a comment.
+STABLECOPY_SEED_FILES: list[str] = []
+# Follow links found on HTML pages, staying on the seed's host (and the host it redirects to).
+STABLECOPY_FOLLOW = False
+# How many link hops to follow from a seed (or from an article listed by a sitemap or feed).
+STABLECOPY_DEPTH = 1
+# Regular expressions a followed or listed URL must match (any) / must not match (none).
+STABLECOPY_ALLOW: list[str] = []
+STABLECOPY_DENY: list[str] = []
+
+# --- WARC files ----------------------------------------------------------------------------------
+# File names are {prefix}-{YYYYMMDDhhmmssffffff}-{serial:05d}-{pid}-{host}.warc.gz (lowercase).
+STABLECOPY_WARC_PREFIX = "stablecopy"
+# Start a new file before a capture would push the current one past this many bytes (10^9 = 1 GB).
+STABLECOPY_WARC_MAX_SIZE = 1_000_000_000
+# zlib level for the per-record gzip members (warcio alone always uses 9, which costs CPU).
+STABLECOPY_WARC_GZIP_LEVEL = 6
+# Bodies longer than this (bytes, as received) are cut and archived with `WARC-Truncated: length`.
+STABLECOPY_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
+# Request headers never written to request records; warcinfo lists them.
+STABLECOPY_REDACT_HEADERS = ["Cookie", "Authorization", "Proxy-Authorization"]
+
+# --- Clean text ----------------------------------------------------------------------------------
+# Extract clean text from every HTML response with trafilatura.
+STABLECOPY_EXTRACT_ENABLED = True
+# Worker processes for extraction (default: one per core but one); 0 extracts on the crawl's own
+# thread, which slows crawling and is meant for debugging.
+STABLECOPY_EXTRACT_WORKERS = max(1, (os.cpu_count() or 2) - 1)
+# Prefer precision over recall in trafilatura (drops more borderline blocks).
+STABLECOPY_EXTRACT_FAVOR_PRECISION = False
+# Keep tables in the clean text.
+STABLECOPY_EXTRACT_INCLUDE_TABLES = True
+# Extra consent-banner rules, added to the bundled ones (stablecopy/extract/rules/): element
+# selectors in EasyList cosmetic syntax (`##selector`, `example.com##selector`), and phrases that
+# banners open with (one regular expression per line).
+STABLECOPY_CONSENT_SELECTOR_FILES: list[str] = []
+STABLECOPY_CONSENT_PHRASE_FILES: list[str] = []
+
+# --- Console -------------------------------------------------------------------------------------
+# Print a live progress line (pages, pages/s, MB written, errors, queue) to stderr.
+STABLECOPY_PROGRESS = False
+# Seconds between progress updates.
+STABLECOPY_PROGRESS_INTERVAL = 1.0
