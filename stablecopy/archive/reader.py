@@ -1,0 +1,45 @@
+"""Reading one record back from a WARC file at a known offset (the catalogue's pointer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from stablecopy.archive.digests import sha256_hex
+
+
+class RecordReadError(OSError):
+    """No readable record at that place (missing file, wrong offset, damaged gzip member)."""
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    """A record's WARC headers and payload as stored: the HTTP entity body (still content-encoded)
+    for response and request records, the whole block for the others."""
+
+    record_type: str
+    headers: dict[str, str]
+    payload: bytes
+
+    @property
+    def payload_sha256(self) -> str:
+        return sha256_hex(self.payload)
+
+
+def read_record(path: Path, offset: int) -> ReadRecord:
+    """The record whose gzip member starts at `offset` in `path`."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            for record in ArchiveIterator(handle):
+                return ReadRecord(
+                    record_type=record.rec_type,
+                    headers=dict(record.rec_headers.headers),
+                    payload=record.raw_stream.read(),
+                )
+    except (OSError, ArchiveLoadFailed, ValueError, EOFError) as exc:
+        raise RecordReadError(f"cannot read a record at {path}:{offset}: {exc}") from exc
+    raise RecordReadError(f"no record at {path}:{offset}")

@@ -1,0 +1,321 @@
+"""WARC record construction with warcio: warcinfo, request, response, conversion, metadata. No I/O.
+
+Digests are SHA-256 in lowercase hex (stablecopy.archive.digests). HTTP header blocks are built here,
+byte for byte, and warcio is kept from re-serialising them, so the block digest covers exactly the
+bytes written. Record IDs and dates come from the caller, so tests can pin them.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from warcio.recordbuilder import RecordBuilder
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
+
+from stablecopy.archive.digests import Sha256Digester
+
+WARC_VERSION = "WARC/1.1"
+HeaderList = Sequence[tuple[bytes, bytes]]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ORIGINAL_PREFIX = b"X-Archive-Orig-"
+
+
+def new_record_id() -> str:
+    """A fresh WARC-Record-ID (uuid4: reveals neither the host nor the time)."""
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def warc_date(moment: datetime) -> str:
+    """WARC/1.1 date: UTC, W3C form, microseconds."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP fetch as Scrapy saw it: what was asked, what came back, and when it began."""
+
+    url: str
+    method: str
+    request_headers: HeaderList
+    request_body: bytes
+    protocol: str
+    status: int
+    response_headers: HeaderList
+    body: bytes
+    began_at: datetime
+    ip_address: str | None = None
+    truncated: str | None = None
+
+
+@dataclass(frozen=True)
+class BuiltRecord:
+    """A warcio record ready to write, with the identity and digests it carries."""
+
+    record: ArcWarcRecord
+    record_id: str
+    block_digest: str
+    payload_digest: str | None
+
+
+class _FixedHttpHeaders(StatusAndHeaders):
+    """HTTP status line and headers whose bytes are fixed when built; warcio writes them verbatim."""
+
+    def __init__(self, head: bytes, statusline: str, protocol: str) -> None:
+        super().__init__(statusline, [], protocol=protocol)
+        self.headers_buff = head
+
+    def compute_headers_buffer(self, header_filter: object = None) -> None:
+        """Keep the bytes as built (warcio would re-encode and percent-escape them)."""
+
+
+class DigestPolicy:
+    """Mixed into warcio's builder and writer, which both fill in missing digests: SHA-256 in hex
+    everywhere, and no payload digest on metadata records (their block has no payload)."""
+
+    NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "metadata")
+
+    @staticmethod
+    def _create_digester() -> Sha256Digester:
+        return Sha256Digester()
+
+
+class _Builder(DigestPolicy, RecordBuilder):
+    def __init__(self) -> None:
+        super().__init__(warc_version=WARC_VERSION)
+
+
+_builder = _Builder()
+
+
+def _clean(value: bytes) -> bytes:
+    """A header name or value that cannot break the header block (no CR or LF inside)."""
+    return value.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+def _header_lines(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    return b"".join(_clean(name) + b": " + _clean(value) + b"\r\n" for name, value in headers)
+
+
+def host_header(url: str) -> bytes:
+    """The Host header a client sends for `url`: host, and the port unless it is the default."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    return host.encode("ascii", "replace")
+
+
+def request_target(url: str) -> bytes:
+    """Path, parameters and query of `url` as written on the request line (never the fragment)."""
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    return target.encode("ascii", "replace")
+
+
+def without_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def response_head(protocol: str, status: int, headers: HeaderList) -> bytes:
+    """Status line and headers of a response. Transfer-Encoding is renamed: the body is de-chunked."""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    fixed = [
+        (_ORIGINAL_PREFIX + name, value) if name.lower() == b"transfer-encoding" else (name, value)
+        for name, value in headers
+    ]
+    status_line = f"{protocol} {status} {reason}".encode("ascii") + b"\r\n"
+    return status_line + _header_lines(fixed) + b"\r\n"
+
+
+def request_head(
+    method: str,
+    url: str,
+    protocol: str,
+    headers: HeaderList,
+    body: bytes,
+    redact: Iterable[str] = (),
+) -> bytes:
+    """Request line and headers as sent (reconstructed): query kept, Host first, redacted names gone."""
+    dropped = {name.lower().encode("latin-1") for name in redact}
+    kept = [(name, value) for name, value in headers if name.lower() not in dropped]
+    names = {name.lower() for name, _ in kept}
+    lines: list[tuple[bytes, bytes]] = []
+    if b"host" not in names:
+        lines.append((b"Host", host_header(url)))
+    lines.extend(kept)
+    if body and b"content-length" not in names:
+        lines.append((b"Content-Length", str(len(body)).encode("ascii")))
+    request_line = method.encode("ascii") + b" " + request_target(url) + b" "
+    return request_line + protocol.encode("ascii") + b"\r\n" + _header_lines(lines) + b"\r\n"
+
+
+def _http_record(
+    record_type: str,
+    url: str,
+    head: bytes,
+    body: bytes,
+    warc_headers: Mapping[str, str],
+) -> BuiltRecord:
+    # warcio's own split of a first line: "HTTP/1.1" + "200 OK", or "GET" + "/path HTTP/1.1".
+    protocol, _, statusline = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+    http_headers = _FixedHttpHeaders(head, statusline, protocol)
+    record_id = warc_headers["WARC-Record-ID"]
+    record = _builder.create_warc_record(
+        url,
+        record_type,
+        payload=io.BytesIO(body),
+        length=len(body),
+        warc_headers_dict=dict(warc_headers),
+        http_headers=http_headers,
+    )
+    _builder.ensure_digest(record, block=True, payload=True)
+    return BuiltRecord(
+        record=record,
+        record_id=record_id,
+        block_digest=record.rec_headers.get_header("WARC-Block-Digest"),
+        payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+    )
+
+
+def _common(
+    record_type: str, url: str, record_id: str, date: datetime, warcinfo_id: str | None
+) -> dict[str, str]:
+    """The leading WARC headers, in the order they are written (warcio keeps dict order)."""
+    headers = {"WARC-Type": record_type, "WARC-Record-ID": record_id, "WARC-Date": warc_date(date)}
+    if url:
+        headers["WARC-Target-URI"] = url
+    if warcinfo_id:
+        headers["WARC-Warcinfo-ID"] = warcinfo_id
+    return headers
+
+
+def response_record(
+    exchange: Exchange, record_id: str, request_id: str, warcinfo_id: str | None
+) -> BuiltRecord:
+    url = without_fragment(exchange.url)
+    headers = _common("response", url, record_id, exchange.began_at, warcinfo_id)
+    headers["WARC-Concurrent-To"] = request_id
+    if exchange.ip_address:
+        headers["WARC-IP-Address"] = exchange.ip_address
+    if exchange.truncated:
+        headers["WARC-Truncated"] = exchange.truncated
+    head = response_head(exchange.protocol, exchange.status, exchange.response_headers)
+    return _http_record("response", url, head, exchange.body, headers)
+
+
+def request_record(
+    exchange: Exchange,
+    record_id: str,
+    response_id: str,
+    warcinfo_id: str | None,
+    redact: Iterable[str] = (),
+) -> BuiltRecord:
+    url = without_fragment(exchange.url)
+    headers = _common("request", url, record_id, exchange.began_at, warcinfo_id)
+    headers["WARC-Concurrent-To"] = response_id
+    if exchange.ip_address:
+        headers["WARC-IP-Address"] = exchange.ip_address
+    head = request_head(
+        exchange.method,
+        url,
+        exchange.protocol,
+        exchange.request_headers,
+        exchange.request_body,
+        redact,
+    )
+    return _http_record("request", url, head, exchange.request_body, headers)
+
+
+def _plain_record(
+    record_type: str,
+    url: str,
+    content_type: str,
+    block: bytes,
+    warc_headers: Mapping[str, str],
+) -> BuiltRecord:
+    record = _builder.create_warc_record(
+        url,
+        record_type,
+        payload=io.BytesIO(block),
+        length=len(block),
+        warc_content_type=content_type,
+        warc_headers_dict=dict(warc_headers),
+    )
+    _builder.ensure_digest(record, block=True, payload=True)
+    return BuiltRecord(
+        record=record,
+        record_id=warc_headers["WARC-Record-ID"],
+        block_digest=record.rec_headers.get_header("WARC-Block-Digest"),
+        payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+    )
+
+
+def warc_fields(fields: Iterable[tuple[str, str]]) -> bytes:
+    """An application/warc-fields block; values are kept on one line, empty values are left out."""
+    lines = []
+    for name, value in fields:
+        flat = " ".join(str(value).split())
+        if flat:
+            lines.append(f"{name}: {flat}\r\n")
+    return "".join(lines).encode("utf-8")
+
+
+def warcinfo_record(
+    filename: str, fields: Iterable[tuple[str, str]], record_id: str, date: datetime
+) -> BuiltRecord:
+    headers = _common("warcinfo", "", record_id, date, None)
+    headers["WARC-Filename"] = filename
+    return _plain_record("warcinfo", "", "application/warc-fields", warc_fields(fields), headers)
+
+
+def conversion_record(
+    url: str,
+    text: str,
+    refers_to: str,
+    record_id: str,
+    date: datetime,
+    warcinfo_id: str | None,
+) -> BuiltRecord:
+    """The clean text of a page, derived from (WARC-Refers-To) its response record."""
+    url = without_fragment(url)
+    headers = _common("conversion", url, record_id, date, warcinfo_id)
+    headers["WARC-Refers-To"] = refers_to
+    return _plain_record(
+        "conversion",
+        url,
+        "text/plain; charset=utf-8",
+        text.encode("utf-8"),
+        headers,
+    )
+
+
+def metadata_record(
+    url: str,
+    fields: Iterable[tuple[str, str]],
+    refers_to: str,
+    record_id: str,
+    date: datetime,
+    warcinfo_id: str | None,
+) -> BuiltRecord:
+    """Facts about a record (here: how its clean text was made), as application/warc-fields."""
+    url = without_fragment(url)
+    headers = _common("metadata", url, record_id, date, warcinfo_id)
+    headers["WARC-Refers-To"] = refers_to
+    return _plain_record("metadata", url, "application/warc-fields", warc_fields(fields), headers)

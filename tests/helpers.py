@@ -1,0 +1,104 @@
+"""Shared test helpers: running the CLI as a real process, and reading WARC files without warcio."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+
+def run_cli(*args: str, timeout: float = 300, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """`stablecopy ARGS` in a fresh process (the Twisted reactor runs once per process)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STABLECOPY_")}
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "stablecopy", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+        **kwargs,
+    )
+
+
+FAST = (
+    "-s", "AUTOTHROTTLE_ENABLED=False",
+    "-s", "DOWNLOAD_DELAY=0",
+    "-s", "STABLECOPY_EXTRACT_WORKERS=1",
+)  # fmt: skip
+
+
+@dataclass
+class RawRecord:
+    """One record read by hand from its gzip member: the independent oracle beside warcio."""
+
+    offset: int
+    length: int
+    headers: dict[str, str]
+    header_lines: list[tuple[str, str]]
+    block: bytes
+
+    @property
+    def type(self) -> str:
+        return self.headers["WARC-Type"]
+
+    def http_split(self) -> tuple[bytes, bytes]:
+        head, _, body = self.block.partition(b"\r\n\r\n")
+        return head + b"\r\n\r\n", body
+
+
+def raw_records(path: Path) -> list[RawRecord]:
+    """Every gzip member of a WARC file, parsed without warcio."""
+    data = path.read_bytes()
+    records = []
+    offset = 0
+    while offset < len(data):
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        content = inflater.decompress(data[offset:])
+        length = len(data) - offset - len(inflater.unused_data)
+        head, _, rest = content.partition(b"\r\n\r\n")
+        lines = head.decode("utf-8").split("\r\n")
+        assert lines[0] == "WARC/1.1", lines[0]
+        pairs = [tuple(line.split(": ", 1)) for line in lines[1:]]
+        headers = dict(pairs)
+        size = int(headers["Content-Length"])
+        assert rest[size:] == b"\r\n\r\n", "record must end with CRLF CRLF"
+        records.append(RawRecord(offset, length, headers, pairs, rest[:size]))  # type: ignore[arg-type]
+        offset += length
+    return records
+
+
+def warcio_records(path: Path) -> list[dict[str, Any]]:
+    """Every record as warcio reads it, with digests checked."""
+    out = []
+    with path.open("rb") as handle:
+        for record in ArchiveIterator(handle, check_digests=True):
+            payload = record.raw_stream.read()
+            out.append(
+                {
+                    "type": record.rec_type,
+                    "headers": dict(record.rec_headers.headers),
+                    "http": record.http_headers,
+                    "payload": payload,
+                    "digest_problems": list(record.digest_checker.problems),
+                }
+            )
+    return out
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def gunzip(data: bytes) -> bytes:
+    return gzip.GzipFile(fileobj=io.BytesIO(data)).read()
