@@ -1,0 +1,1 @@
+"""Clean text: trafilatura behind one function, and consent-banner rules kept as data."""

@@ -1,0 +1,288 @@
+"""Cookie and consent banners: rules kept as data (rules/*.txt), applied to a parsed page (lxml).
+
+Two kinds of rule, both in files rather than code: element selectors in EasyList cosmetic syntax
+(known consent-manager containers), and the phrases banners open with, in several languages (for
+hand-made banners without a known container). Knows nothing of trafilatura.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+from cssselect import HTMLTranslator, SelectorError
+from lxml import etree
+from lxml.html import HtmlElement
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_SELECTORS = "consent-selectors.txt"
+BUNDLED_PHRASES = "consent-phrases.txt"
+
+# Elements never removed, whatever a rule says: the page itself and its main content.
+_PROTECTED_TAGS = {"html", "head", "body", "main", "article"}
+_CONTENT_INSIDE = etree.XPath("boolean(.//article | .//main)")
+_HEADLINE_INSIDE = etree.XPath("boolean(.//h1)")
+_SIMPLE = re.compile(r"^(?:[a-zA-Z][\w-]*)?([#.])([\w-]+)$")
+_SUBSTRING = re.compile(r'^\[(id|class)\*="([^"]+)"\]$')
+# cssselect's translation of a one-step selector: an element test and one predicate.
+_ONE_STEP = re.compile(r"^descendant-or-self::(\*|[a-zA-Z][\w-]*)\[(.*)\]$")
+_UNSUPPORTED = ("#?#", "#$#", "#@#", "#%#", "##+js", ":-abp-", ":has-text(", ":style(", ":xpath(")
+# A banner talks about cookies, trackers or consent (in the languages the phrase list covers).
+_BANNER_WORDS = re.compile(
+    r"cookie|クッキー|쿠키|куки|tracker|traceur|rastreador|consent|einwilligung|zustimmung"
+    r"|consentement|consentimiento|consenso|toestemming|consentimento|datenschutz",
+    re.IGNORECASE,
+)
+_MAX_BANNER_TEXT = 1500
+# Inside a banner's wrapper: controls and labels ("OK", "Learn more"), never article prose.
+_CONTROL_TAGS = {"a", "button", "input", "select", "label", "img", "svg", "br", "hr", "script",
+                 "style", "noscript", "form", "ul"}  # fmt: skip
+_PROSE_TAGS = {"p", "li", "blockquote", "h1", "h2", "h3", "table", "pre"}
+_LABEL_LENGTH = 30
+_SEPARATOR_LENGTH = 3  # loose text between a banner's parts: "|", "·", "or"
+
+
+@dataclass(frozen=True)
+class ConsentRules:
+    """Compiled rules: ids and classes for a fast pass, the rest as one XPath, and opening phrases."""
+
+    ids: frozenset[str]
+    classes: frozenset[str]
+    id_parts: re.Pattern[str] | None
+    class_parts: re.Pattern[str] | None
+    xpath: etree.XPath | None
+    phrases: re.Pattern[str] | None
+    site_selectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fingerprint: str = ""
+
+
+def _read_sources(extra: Iterable[str], bundled: str) -> list[tuple[str, str]]:
+    """The bundled rule file, then each extra file, as (name, text)."""
+    sources = [
+        (
+            bundled,
+            files("stablecopy.extract").joinpath("rules").joinpath(bundled).read_text("utf-8"),
+        )
+    ]
+    sources.extend((path, Path(path).read_text("utf-8")) for path in extra)
+    return sources
+
+
+def _selector_lines(text: str) -> Iterable[tuple[tuple[str, ...], str]]:
+    """(domains, selector) for each supported cosmetic rule; other lines are skipped."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("!", "[")) or any(u in line for u in _UNSUPPORTED):
+            continue
+        domains, sep, selector = line.partition("##")
+        if not sep or not selector:
+            continue
+        names = tuple(d.strip().lower() for d in domains.split(",") if d.strip())
+        if any(name.startswith("~") for name in names):
+            continue
+        yield names, selector
+
+
+@cache
+def load_rules(
+    selector_files: tuple[str, ...] = (), phrase_files: tuple[str, ...] = ()
+) -> ConsentRules:
+    """Compile the bundled rule files plus any extra ones. Cached per process."""
+    translator = HTMLTranslator()
+    ids: set[str] = set()
+    classes: set[str] = set()
+    parts: dict[str, list[str]] = {"id": [], "class": []}
+    xpaths: list[str] = []
+    site: dict[str, list[str]] = {}
+    digest = hashlib.sha256()
+    for name, text in _read_sources(selector_files, BUNDLED_SELECTORS):
+        digest.update(text.encode("utf-8"))
+        for domains, selector in _selector_lines(text):
+            try:
+                xpath = translator.css_to_xpath(selector, prefix="descendant-or-self::")
+            except SelectorError:
+                logger.warning("%s: skipping selector it cannot read: %s", name, selector)
+                continue
+            if domains:
+                for domain in domains:
+                    site.setdefault(domain, []).append(xpath)
+                continue
+            simple = _SIMPLE.match(selector)
+            substring = _SUBSTRING.match(selector)
+            if simple and simple.group(1) == "#":
+                ids.add(simple.group(2))
+            elif simple:
+                classes.add(simple.group(2))
+            elif substring:
+                parts[substring.group(1)].append(re.escape(substring.group(2)))
+            else:
+                xpaths.append(xpath)
+    phrases: list[str] = []
+    for _, text in _read_sources(phrase_files, BUNDLED_PHRASES):
+        digest.update(text.encode("utf-8"))
+        phrases.extend(
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        )
+    return ConsentRules(
+        ids=frozenset(ids),
+        classes=frozenset(classes),
+        id_parts=re.compile("|".join(parts["id"])) if parts["id"] else None,
+        class_parts=re.compile("|".join(parts["class"])) if parts["class"] else None,
+        xpath=_merged_xpath(xpaths),
+        phrases=re.compile(r"^(?:" + "|".join(phrases) + r")\b", re.IGNORECASE)
+        if phrases
+        else None,
+        site_selectors={domain: tuple(paths) for domain, paths in site.items()},
+        fingerprint=f"sha256:{digest.hexdigest()}",
+    )
+
+
+def _merged_xpath(xpaths: list[str]) -> etree.XPath | None:
+    """One XPath for many selectors: one-step selectors share a single pass over the tree."""
+    conditions, others = [], []
+    for xpath in xpaths:
+        step = _ONE_STEP.match(xpath)
+        if step is None:
+            others.append(xpath)
+        elif step.group(1) == "*":
+            conditions.append(f"({step.group(2)})")
+        else:
+            conditions.append(f"(self::{step.group(1)} and ({step.group(2)}))")
+    if conditions:
+        others.insert(0, "descendant-or-self::*[" + " or ".join(conditions) + "]")
+    return etree.XPath(" | ".join(others)) if others else None
+
+
+def _drop(element: HtmlElement) -> None:
+    """Remove an element but keep the text that follows it (lxml would drop its tail)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _removable(element: HtmlElement) -> bool:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    return tag.lower() not in _PROTECTED_TAGS and not _CONTENT_INSIDE(element)
+
+
+def _normalised_text(element: HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def _matched_by_names(
+    tree: HtmlElement, rules: ConsentRules
+) -> tuple[list[HtmlElement], list[HtmlElement]]:
+    """One pass over ids and classes: exact names of consent containers, and name fragments."""
+    exact: list[HtmlElement] = []
+    loose: list[HtmlElement] = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        element_id = element.get("id")
+        names = element.get("class")
+        if element_id is None and names is None:
+            continue
+        if element_id in rules.ids or (names and not rules.classes.isdisjoint(names.split())):
+            exact.append(element)
+        elif (element_id and rules.id_parts and rules.id_parts.search(element_id)) or (
+            names and rules.class_parts and rules.class_parts.search(names)
+        ):
+            loose.append(element)
+    return exact, loose
+
+
+def _matched_by_patterns(
+    tree: HtmlElement, rules: ConsentRules, host: str, found: list[HtmlElement]
+) -> list[HtmlElement]:
+    """Add the matches of the other selectors; these may be loose, so never keep most of the page."""
+    if rules.xpath is not None:
+        found.extend(rules.xpath(tree))
+    for domain, xpaths in rules.site_selectors.items():
+        if host == domain or host.endswith("." + domain):
+            for xpath in xpaths:
+                found.extend(tree.xpath(xpath))
+    if not found:
+        return found
+    page = len(_normalised_text(tree))
+    return [e for e in found if len(_normalised_text(e)) <= max(_MAX_BANNER_TEXT, page // 2)]
+
+
+def _is_banner_part(element: HtmlElement) -> bool:
+    """Whether a sibling of banner text belongs to the banner: controls, labels, or banner text."""
+    tag = element.tag.lower() if isinstance(element.tag, str) else ""
+    if not tag or tag in _CONTROL_TAGS:
+        return True
+    text = _normalised_text(element)
+    if not text or _BANNER_WORDS.search(text):
+        return True
+    return len(text) <= _LABEL_LENGTH and tag not in _PROSE_TAGS
+
+
+def _loose_text(element: HtmlElement) -> str:
+    """Text directly inside an element, not inside its children."""
+    parts = [element.text or ""] + [child.tail or "" for child in element]
+    return " ".join(" ".join(parts).split())
+
+
+def _banner_envelope(start: HtmlElement) -> HtmlElement:
+    """Grow from the element a banner phrase opens to the wrapper holding nothing but the banner."""
+    current = start
+    parent = current.getparent()
+    while parent is not None and _removable(parent) and not _HEADLINE_INSIDE(parent):
+        loose = _loose_text(parent)
+        if len(loose) > _SEPARATOR_LENGTH and not _BANNER_WORDS.search(loose):
+            break
+        if not all(_is_banner_part(child) for child in parent if child is not current):
+            break
+        if len(_normalised_text(parent)) > _MAX_BANNER_TEXT:
+            break
+        current, parent = parent, parent.getparent()
+    return current
+
+
+def _matched_by_phrases(tree: HtmlElement, rules: ConsentRules) -> list[HtmlElement]:
+    if rules.phrases is None:
+        return []
+    found = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or not element.text or not element.text.strip():
+            continue
+        if not rules.phrases.match(element.text.strip()):
+            continue
+        text = _normalised_text(element)
+        if len(text) > _MAX_BANNER_TEXT or not _BANNER_WORDS.search(text):
+            continue
+        if _removable(element) and not _HEADLINE_INSIDE(element):
+            found.append(_banner_envelope(element))
+    return found
+
+
+def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> int:
+    """Remove consent banners from a parsed page in place; returns how many elements went."""
+    exact, loose = _matched_by_names(tree, rules)
+    candidates = (
+        exact + _matched_by_patterns(tree, rules, host, loose) + _matched_by_phrases(tree, rules)
+    )
+    unique = {id(element): element for element in candidates if _removable(element)}
+    outermost = [
+        element
+        for element in unique.values()
+        if not any(id(ancestor) in unique for ancestor in element.iterancestors())
+    ]
+    for element in outermost:
+        _drop(element)
+    return len(outermost)

@@ -1,0 +1,123 @@
+"""Clean text of a page with trafilatura, after removing consent banners. The only trafilatura import.
+
+`extract_text` never returns a bare None: every outcome, including "no text" and "not markup", is an
+ExtractResult with a status. It is a plain function of picklable arguments, so it runs in worker
+processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import trafilatura
+from lxml import etree
+from lxml.html import HtmlElement
+
+from stablecopy.extract.consent import load_rules, remove_banners
+from stablecopy.extract.result import ExtractResult, ExtractStatus
+
+logger = logging.getLogger(__name__)
+
+EXTRACTOR = "trafilatura"
+_LANGUAGE_XPATH = etree.XPath(
+    "string((//html/@lang | //html/@xml:lang"
+    " | //meta[translate(@http-equiv, 'CONTENT-LANGUAGE', 'content-language')"
+    "='content-language']/@content | //meta[@property='og:locale']/@content)[1])"
+)
+# Share of control characters (other than whitespace) and U+FFFD above which a body is not markup.
+_BINARY_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """The few extraction choices stablecopy supports (from STABLECOPY_EXTRACT_* settings)."""
+
+    favor_precision: bool = False
+    include_tables: bool = True
+    consent_selector_files: tuple[str, ...] = ()
+    consent_phrase_files: tuple[str, ...] = ()
+
+
+def _looks_binary(html: str) -> bool:
+    sample = html[:8192]
+    if not sample:
+        return False
+    odd = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
+    return "\x00" in sample or odd / len(sample) > _BINARY_SHARE
+
+
+def _declared_language(tree: HtmlElement) -> str | None:
+    value = str(_LANGUAGE_XPATH(tree)).strip().replace("_", "-")
+    return value or None
+
+
+def _result(status: ExtractStatus, options: ExtractOptions, **found: Any) -> ExtractResult:
+    """An ExtractResult that names the extractor, its version and the options used."""
+    rules = load_rules(options.consent_selector_files, options.consent_phrase_files)
+    return ExtractResult(
+        status=status,
+        extractor=EXTRACTOR,
+        extractor_version=trafilatura.__version__,
+        options={
+            "favor_precision": options.favor_precision,
+            "include_tables": options.include_tables,
+            "include_comments": False,
+            "consent_rules": rules.fingerprint,
+        },
+        **found,
+    )
+
+
+def failed(error: str, options: ExtractOptions) -> ExtractResult:
+    """The result for a page whose extraction could not run at all."""
+    return _result(ExtractStatus.ERROR, options, error=error)
+
+
+def extract_text(html: str, url: str, options: ExtractOptions) -> ExtractResult:
+    """Extract the main text and metadata of one HTML page.
+
+    Args:
+        html: the page, decoded to text.
+        url: its URL (used by trafilatura for metadata, and for site-specific consent rules).
+        options: what to keep.
+
+    Returns:
+        An ExtractResult whose status says whether text was found.
+    """
+    if _looks_binary(html):
+        return _result(ExtractStatus.NOT_HTML, options)
+    rules = load_rules(options.consent_selector_files, options.consent_phrase_files)
+    try:
+        tree = trafilatura.load_html(html)
+        if tree is None:
+            return _result(ExtractStatus.EMPTY, options)
+        language = _declared_language(tree)
+        removed = remove_banners(tree, rules, (urlsplit(url).hostname or "").lower())
+        document = trafilatura.bare_extraction(
+            tree,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=options.include_tables,
+            favor_precision=options.favor_precision,
+            deduplicate=False,
+        )
+    except Exception as exc:  # noqa: BLE001 (any extractor failure is a recorded outcome)
+        logger.warning("extraction failed for %s: %s", url, exc)
+        return failed(repr(exc), options)
+    text = (getattr(document, "text", None) or "").strip() if document is not None else ""
+    return _result(
+        ExtractStatus.OK if text else ExtractStatus.EMPTY,
+        options,
+        text=text,
+        title=getattr(document, "title", None) or None,
+        author=getattr(document, "author", None) or None,
+        published=getattr(document, "date", None) or None,
+        language=language,
+        site_name=getattr(document, "sitename", None) or None,
+        description=getattr(document, "description", None) or None,
+        removed_consent_elements=removed,
+    )

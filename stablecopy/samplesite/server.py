@@ -1,0 +1,131 @@
+"""A real HTTP/1.1 server for the sample site on 127.0.0.1, port 0, in a background thread.
+
+Serves Resources as a real server would: gzip only when the client accepts it, chunked framing when
+asked, keep-alive. Tests add dynamic routes (stalls, resets, flaky 5xx) without changing the site.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+from stablecopy.samplesite.pages import Resource, build_site
+
+Route = Callable[["SiteHandler"], None]
+CHUNK = 1024
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SiteHTTPServer
+
+    def do_GET(self) -> None:
+        self.server.log_request_seen(self)
+        path = urlsplit(self.path).path
+        route = self.server.routes.get(path)
+        if route is not None:
+            route(self)
+            return
+        resource = self.server.resources.get(self.path) or self.server.resources.get(path)
+        if resource is None:
+            resource = Resource(
+                body=b"<html><body><h1>Not found</h1></body></html>",
+                content_type="text/html; charset=utf-8",
+                status=404,
+            )
+        self.send_resource(resource)
+
+    def send_resource(self, resource: Resource) -> None:
+        body = resource.body
+        encoding = resource.encoding
+        gzipped = "gzip" in encoding and "gzip" in (self.headers.get("Accept-Encoding") or "")
+        if gzipped:
+            body = gzip.compress(body, mtime=0)
+        self.send_response(resource.status)
+        self.send_header("Content-Type", resource.content_type)
+        for name, value in resource.headers:
+            self.send_header(name, value)
+        if "gzip" in encoding:
+            self.send_header("Vary", "Accept-Encoding")
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+        if "chunked" in encoding:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), CHUNK):
+                piece = body[start : start + CHUNK]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the server records what it saw in `requests` instead of printing."""
+
+
+class SiteHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    resources: dict[str, Resource]
+    routes: dict[str, Route]
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, SiteHandler)
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+
+    def log_request_seen(self, handler: SiteHandler) -> None:
+        with self._lock:
+            self.requests.append((handler.command, handler.path, dict(handler.headers.items())))
+
+
+class SiteServer:
+    """The sample site (plus optional extra routes) served on 127.0.0.1 at an OS-chosen port."""
+
+    def __init__(
+        self,
+        routes: dict[str, Route] | None = None,
+        extra: Callable[[str], dict[str, Resource]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.httpd = SiteHTTPServer((host, port))
+        self.base = f"http://{host}:{self.httpd.server_address[1]}"
+        self.httpd.resources = build_site(self.base)
+        if extra is not None:
+            self.httpd.resources.update(extra(self.base))
+        self.httpd.routes = dict(routes or {})
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str = "/") -> str:
+        return self.base + path
+
+    @property
+    def requests(self) -> list[tuple[str, str, dict[str, str]]]:
+        return list(self.httpd.requests)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,98 @@
+"""Consent rules as data: the rule syntax, and the guard rails that protect article text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import html as lxml_html
+
+from stablecopy.extract.consent import load_rules, remove_banners
+
+
+def tree(markup: str) -> lxml_html.HtmlElement:
+    return lxml_html.document_fromstring(markup)
+
+
+def text_of(root: lxml_html.HtmlElement) -> str:
+    return " ".join(" ".join(root.itertext()).split())
+
+
+def test_easylist_syntax_is_read_and_unsupported_rules_are_skipped(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.txt"
+    rules_file.write_text(
+        "[Adblock Plus 2.0]\n"
+        "! comment\n"
+        "##.generic-banner\n"
+        "news.example##.site-banner\n"
+        "~news.example##.excluded\n"
+        "##.banner:has-text(cookies)\n"
+        "example.org#@#.generic-banner\n"
+        "##+js(set-cookie, x)\n"
+        "##[[[not a selector\n",
+        "utf-8",
+    )
+    rules = load_rules((str(rules_file),))
+    assert "generic-banner" in rules.classes
+    assert rules.site_selectors.keys() == {"news.example"}
+    root = tree(
+        '<html><body><div class="generic-banner">A</div><div class="site-banner">B</div>'
+        "<p>Kept</p></body></html>"
+    )
+    assert remove_banners(root, rules, "www.news.example") == 2
+    assert text_of(root) == "Kept"
+
+
+def test_text_after_a_removed_banner_is_kept() -> None:
+    root = tree(
+        '<html><body><p>Before <span id="cookie-notice">We use cookies.</span> after.</p>'
+        "</body></html>"
+    )
+    remove_banners(root, load_rules())
+    assert text_of(root) == "Before after."
+
+
+def test_page_body_main_and_article_are_never_removed() -> None:
+    root = tree(
+        '<html class="cookie-banner-open"><body class="cookie-consent-shown">'
+        '<main class="cookie-notice-visible"><article><p>The story.</p></article></main>'
+        '<div class="cookie-consent-wrapper"><article><p>Another story.</p></article></div>'
+        "</body></html>"
+    )
+    assert remove_banners(root, load_rules()) == 0
+    assert text_of(root) == "The story. Another story."
+
+
+def test_loose_selectors_never_take_most_of_the_page() -> None:
+    story = "A long story about consent law. " * 200
+    root = tree(
+        f'<html><body><div class="cookie-consent-article"><p>{story}</p></div></body></html>'
+    )
+    assert remove_banners(root, load_rules()) == 0
+
+
+def test_banner_phrases_remove_the_banner_and_its_buttons_only() -> None:
+    root = tree(
+        "<html><body><div class='content'><p>First paragraph of the news.</p>"
+        "<div class='x1'><p>Wir verwenden Cookies, um Ihnen das beste Erlebnis zu bieten.</p>"
+        "<button>Alle akzeptieren</button></div>"
+        "<p>Second paragraph of the news.</p></div></body></html>"
+    )
+    assert remove_banners(root, load_rules()) == 1
+    assert text_of(root) == "First paragraph of the news. Second paragraph of the news."
+
+
+def test_articles_that_quote_a_banner_keep_the_quote() -> None:
+    sentence = (
+        "Regulators said the notice, which begins 'we use cookies', misled readers about "
+        "tracking and consent."
+    )
+    root = tree(f"<html><body><article><p>{sentence}</p></article></body></html>")
+    assert remove_banners(root, load_rules()) == 0
+    assert text_of(root) == sentence
+
+
+def test_phrase_without_a_banner_word_is_left_alone() -> None:
+    root = tree(
+        "<html><body><p>By using satellite images, researchers found the camp.</p></body></html>"
+    )
+    assert remove_banners(root, load_rules()) == 0
