@@ -1,0 +1,1 @@
+"""The catalogue: SQLAlchemy models, sessions, migrations and queries. No warcio here."""

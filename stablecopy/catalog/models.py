@@ -1,0 +1,147 @@
+"""The catalogue's tables: crawls, captures, failed fetches, extractions, WARC files.
+
+A capture row says exactly where its response record is (file relative to the data directory,
+offset and length of its gzip member) and what its digests were when written. Schema changes go
+through Alembic migrations (stablecopy/catalog/migrations), never `create_all`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from stablecopy.catalog.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Lengths bound what other tools may write too (record IDs are URIs; digests carry a label).
+RECORD_ID = 255
+DIGEST = 160
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Crawl(Base):
+    """One run of the crawler: what it was asked to do, with what software, and how it went."""
+
+    __tablename__ = "crawls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running | finished | failed | interrupted
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    seeds: Mapped[list[str]] = mapped_column(JSON)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    software: Mapped[dict[str, str]] = mapped_column(JSON)
+    worker: Mapped[str] = mapped_column(String(255))  # host:pid that started it
+    captures: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    write_errors: Mapped[int] = mapped_column(Integer, default=0)
+    warc_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    extracted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Capture(Base):
+    """One archived response (with its request record alongside, in the same file)."""
+
+    __tablename__ = "captures"
+    __table_args__ = (
+        Index(None, "url_key", "fetched_at"),
+        Index(None, "payload_sha256"),
+        Index(None, "fetched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str] = mapped_column(Text)  # SURT form, for lookups by URL and prefix
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the WARC-Date: when it began
+    record_type: Mapped[str] = mapped_column(String(16))  # response (revisit later)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    payload_digest: Mapped[str] = mapped_column(String(DIGEST))  # as written in the WARC
+    block_digest: Mapped[str] = mapped_column(String(DIGEST))  # as written in the WARC
+    payload_length: Mapped[int] = mapped_column(BigInteger)
+    truncated: Mapped[str | None] = mapped_column(String(16))  # WARC-Truncated, when cut
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    redirect_to: Mapped[str | None] = mapped_column(Text)
+    warc_file: Mapped[str] = mapped_column(Text)  # relative to the data directory
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    record_id: Mapped[str] = mapped_column(String(RECORD_ID), unique=True)
+    request_record_id: Mapped[str] = mapped_column(String(RECORD_ID))
+
+    extraction: Mapped[Extraction | None] = relationship(back_populates="capture")
+
+
+class FetchFailure(Base):
+    """A fetch that got no response at all: nothing archived, the error recorded."""
+
+    __tablename__ = "fetch_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(16))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    error_type: Mapped[str] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class Extraction(Base):
+    """The clean text of a capture: outcome, metadata, and where its conversion record is."""
+
+    __tablename__ = "extractions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), unique=True)
+    extracted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # ok | empty | not-html | error
+    error: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(64))  # as the page states it
+    language: Mapped[str | None] = mapped_column(String(64))  # as the page declares it
+    site_name: Mapped[str | None] = mapped_column(Text)
+    text_sha256: Mapped[str | None] = mapped_column(String(64))
+    text_length: Mapped[int] = mapped_column(Integer)
+    removed_consent_elements: Mapped[int] = mapped_column(Integer)
+    extractor: Mapped[str] = mapped_column(String(64))
+    extractor_version: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    conversion_record_id: Mapped[str | None] = mapped_column(String(RECORD_ID))
+    conversion_file: Mapped[str | None] = mapped_column(Text)
+    conversion_offset: Mapped[int | None] = mapped_column(BigInteger)
+    conversion_length: Mapped[int | None] = mapped_column(BigInteger)
+    metadata_record_id: Mapped[str] = mapped_column(String(RECORD_ID))
+
+    capture: Mapped[Capture] = relationship(back_populates="extraction")
+
+
+class WarcFile(Base):
+    """A closed WARC file and the SHA-256 of its bytes when it was closed."""
+
+    __tablename__ = "warc_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_id: Mapped[int | None] = mapped_column(ForeignKey("crawls.id"), index=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)  # relative to the data directory
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,315 @@
+"""CatalogRecorder: the Scrapy extension that writes what the archive reports into the catalogue.
+
+It creates (or joins) the crawl row, turns stablecopy events into rows, and commits in small
+batches: a row is only ever written for a record the archive has already flushed to its file.
+Knows nothing of warcio.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import socket
+from collections import OrderedDict
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+import surt
+from scrapy import signals as scrapy_signals
+from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.task import LoopingCall
+
+from stablecopy import __version__
+from stablecopy import signals as sc_signals
+from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, WarcFile
+from stablecopy.catalog.session import CatalogError, open_catalog, session_factory
+from stablecopy.events import ArchivedText, Captured, CrawlOpened, FetchFailed, WarcFileClosed
+from stablecopy.layout import DataLayout
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from scrapy.spiders import Spider
+
+logger = logging.getLogger(__name__)
+
+COMMIT_EVERY = 200  # rows
+COMMIT_INTERVAL = 1.0  # seconds
+RECENT_CAPTURES = 5_000  # captures kept at hand to link their extractions without a query
+_SNAPSHOT_KEYS = (
+    "ROBOTSTXT_OBEY", "USER_AGENT", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "AUTOTHROTTLE_ENABLED", "AUTOTHROTTLE_START_DELAY", "AUTOTHROTTLE_MAX_DELAY",
+    "AUTOTHROTTLE_TARGET_CONCURRENCY", "DOWNLOAD_DELAY", "DOWNLOAD_TIMEOUT", "DOWNLOAD_MAXSIZE",
+    "RETRY_TIMES", "COOKIES_ENABLED", "DEPTH_LIMIT",
+)  # fmt: skip
+
+
+def url_key(url: str) -> str:
+    """The SURT form of a URL (what CDX indexes sort and look up by)."""
+    try:
+        return str(surt.surt(url))
+    except Exception:  # noqa: BLE001 (surt fails in many ways on odd URLs; the URL itself will do)
+        return url
+
+
+def settings_snapshot(settings: BaseSettings) -> dict[str, Any]:
+    """The settings that shaped a crawl, JSON-safe, without database passwords."""
+    snapshot: dict[str, Any] = {}
+    for key, value in settings.copy_to_dict().items():
+        if key.startswith("STABLECOPY_") or key in _SNAPSHOT_KEYS:
+            snapshot[key] = (
+                value
+                if isinstance(value, str | int | float | bool | type(None))
+                else (list(value) if isinstance(value, list | tuple) else str(value))
+            )
+    if snapshot.get("STABLECOPY_DB_URL"):
+        snapshot["STABLECOPY_DB_URL"] = make_url(snapshot["STABLECOPY_DB_URL"]).render_as_string(
+            hide_password=True
+        )
+    return snapshot
+
+
+def crawl_status(reason: str) -> str:
+    """What a Scrapy close reason means for the crawl row."""
+    if reason == "finished" or reason.startswith("closespider_"):
+        return "finished"
+    if reason == "shutdown":
+        return "interrupted"
+    return "failed"
+
+
+def software_versions() -> dict[str, str]:
+    versions = {"stablecopy": __version__, "python": platform.python_version()}
+    for dist in ("scrapy", "twisted", "warcio", "trafilatura", "lxml", "sqlalchemy", "alembic"):
+        versions[dist] = version(dist)
+    return versions
+
+
+class CatalogRecorder:
+    """Records crawls, captures, failed fetches, extractions and closed WARC files."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.layout = DataLayout.from_settings(settings)
+        self.engine = open_catalog(self.layout.db_url, writer=True)
+        self.session = session_factory(self.engine)()
+        self.crawl_id: int = settings.getint("STABLECOPY_CRAWL_ID")
+        self.crawl: Crawl | None = None
+        self._pending = 0
+        self._recent: OrderedDict[str, Capture] = OrderedDict()
+        self._ticker = LoopingCall(self.commit)
+        self.failed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        recorder = cls(crawler)
+        connect = crawler.signals.connect
+        connect(recorder.spider_opened, signal=scrapy_signals.spider_opened)
+        connect(recorder.spider_closed, signal=scrapy_signals.spider_closed)
+        connect(recorder.engine_stopped, signal=scrapy_signals.engine_stopped)
+        connect(recorder.capture_archived, signal=sc_signals.capture_archived)
+        connect(recorder.fetch_failed, signal=sc_signals.fetch_failed)
+        connect(recorder.text_archived, signal=sc_signals.text_archived)
+        connect(recorder.warc_file_closed, signal=sc_signals.warc_file_closed)
+        return recorder
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def spider_opened(self, spider: Spider) -> None:
+        try:
+            self.crawl = self._open_crawl(spider)
+        except (SQLAlchemyError, CatalogError) as exc:
+            self._fail("cannot record the crawl in the catalogue", exc)
+            return
+        self.crawl_id = self.crawl.id
+        if self.crawler.stats:
+            self.crawler.stats.set_value("stablecopy/crawl_id", self.crawl_id)
+        self._ticker.start(COMMIT_INTERVAL, now=False)
+        self.crawler.signals.send_catch_log(
+            sc_signals.crawl_opened, event=CrawlOpened(self.crawl_id)
+        )
+
+    def _open_crawl(self, spider: Spider) -> Crawl:
+        if self.crawl_id:
+            crawl = self.session.get(Crawl, self.crawl_id)
+            if crawl is None:
+                raise CatalogError(f"there is no crawl {self.crawl_id} to join")
+            crawl.status = "running"
+            crawl.finished_at = None
+        else:
+            crawl = Crawl(
+                started_at=datetime.now(UTC),
+                status="running",
+                seeds=list(getattr(spider, "seed_urls", [])),
+                settings=settings_snapshot(self.crawler.settings),
+                software=software_versions(),
+                worker=f"{socket.gethostname()}:{os.getpid()}",
+                captures=0,
+                failures=0,
+                write_errors=0,
+                warc_bytes=0,
+                extracted=0,
+            )
+            self.session.add(crawl)
+        self.session.commit()
+        return crawl
+
+    def spider_closed(self, reason: str) -> None:
+        if self.crawl is None:
+            return
+        stats = self.crawler.stats
+        value = stats.get_value if stats else (lambda key, default=0: default)
+        crawl = self.crawl
+        crawl.finished_at = datetime.now(UTC)
+        crawl.finish_reason = reason
+        crawl.status = crawl_status(reason)
+        crawl.captures += value("stablecopy/captures", 0)
+        crawl.failures += value("stablecopy/fetch_failures", 0)
+        crawl.write_errors += value("stablecopy/warc_write_errors", 0)
+        crawl.warc_bytes += value("stablecopy/warc_bytes", 0)
+        crawl.extracted += value("stablecopy/extracted", 0)
+        self.commit()
+
+    def engine_stopped(self) -> None:
+        if self._ticker.running:
+            self._ticker.stop()
+        self.commit()
+        self.session.close()
+        self.engine.dispose()
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def capture_archived(self, capture: Captured) -> None:
+        if self.crawl is None:
+            return
+        row = Capture(
+            crawl_id=self.crawl_id,
+            url=capture.url,
+            url_key=url_key(capture.url),
+            method=capture.method,
+            status=capture.status,
+            content_type=capture.content_type,
+            fetched_at=capture.fetched_at,
+            record_type="response",
+            payload_sha256=capture.payload_sha256,
+            payload_digest=capture.payload_digest,
+            block_digest=capture.block_digest,
+            payload_length=capture.payload_length,
+            truncated=capture.truncated,
+            ip_address=capture.ip_address,
+            redirect_to=capture.redirect_to,
+            warc_file=capture.location.warc_file,
+            warc_offset=capture.location.offset,
+            warc_length=capture.location.length,
+            record_id=capture.record_id,
+            request_record_id=capture.request_record_id,
+        )
+        self.session.add(row)
+        self._recent[capture.record_id] = row
+        if len(self._recent) > RECENT_CAPTURES:
+            self._recent.popitem(last=False)
+        self._added()
+
+    def fetch_failed(self, failure: FetchFailed) -> None:
+        if self.crawl is None:
+            return
+        self.session.add(
+            FetchFailure(
+                crawl_id=self.crawl_id,
+                url=failure.url,
+                method=failure.method,
+                failed_at=failure.failed_at,
+                error_type=failure.error_type,
+                message=failure.message,
+            )
+        )
+        self._added()
+
+    def text_archived(self, text: ArchivedText) -> None:
+        if self.crawl is None:
+            return
+        capture = self._recent.get(text.record_id) or self.session.scalar(
+            select(Capture).where(Capture.record_id == text.record_id)
+        )
+        if capture is None:
+            logger.error("no catalogued capture %s for the text of %s", text.record_id, text.url)
+            return
+        result = text.result
+        conversion = text.conversion
+        self.session.add(
+            Extraction(
+                capture=capture,
+                extracted_at=datetime.now(UTC),
+                status=str(result.status),
+                error=result.error,
+                title=result.title,
+                author=result.author,
+                published=result.published,
+                language=result.language,
+                site_name=result.site_name,
+                text_sha256=text.text_sha256,
+                text_length=len(result.text),
+                removed_consent_elements=result.removed_consent_elements,
+                extractor=result.extractor,
+                extractor_version=result.extractor_version,
+                options=dict(result.options),
+                conversion_record_id=text.conversion_record_id,
+                conversion_file=conversion.warc_file if conversion else None,
+                conversion_offset=conversion.offset if conversion else None,
+                conversion_length=conversion.length if conversion else None,
+                metadata_record_id=text.metadata_record_id,
+            )
+        )
+        self._added()
+
+    def warc_file_closed(self, file: WarcFileClosed) -> None:
+        self.session.add(
+            WarcFile(
+                crawl_id=self.crawl_id or None,
+                path=file.warc_file,
+                size=file.size,
+                sha256=file.sha256,
+                records=file.records,
+                opened_at=file.opened_at,
+                closed_at=file.closed_at,
+            )
+        )
+        self.commit()
+
+    # --- committing ------------------------------------------------------------------------------
+
+    def _added(self) -> None:
+        self._pending += 1
+        if self._pending >= COMMIT_EVERY:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.failed:
+            return
+        try:
+            self.session.commit()
+        except SQLAlchemyError as exc:
+            self.session.rollback()
+            self._fail("cannot write to the catalogue", exc)
+            return
+        self._pending = 0
+
+    def _fail(self, what: str, exc: SQLAlchemyError | CatalogError) -> None:
+        """The catalogue is unusable: say so once, count it, and stop the crawl cleanly."""
+        self.failed = True
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("stablecopy/catalog_errors")
+        reason = getattr(exc, "orig", None) or exc
+        logger.error("%s: %s; stopping the crawl", what, reason)
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            closing = deferred_from_coro(engine.close_spider_async(reason="catalog_failed"))
+            closing.addErrback(lambda failure: logger.error("could not stop: %s", failure))

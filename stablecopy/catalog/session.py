@@ -1,0 +1,105 @@
+"""Opening the catalogue: engines (SQLite tuned for safe local concurrency), migrations, sessions.
+
+`open_catalog(url)` is the only way in: it creates the database if needed and brings its schema to
+the newest Alembic revision, so every command sees the same schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class CatalogError(RuntimeError):
+    """The catalogue cannot be opened or used (bad URL, unreachable server, unwritable file)."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # pysqlite's own transaction handling is off (isolation_level=None); begin explicitly.
+    connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # Take the write lock when the transaction starts: a read-then-write never fails half-way.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, writer: bool = False) -> Engine:
+    """An engine for any SQLAlchemy URL; SQLite gets WAL and a busy timeout.
+
+    A `writer` engine on SQLite starts every transaction with BEGIN IMMEDIATE, so a read-then-write
+    never fails half-way; readers keep SQLite's deferred transactions and never block a crawl.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise CatalogError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() != "sqlite":
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (NoSuchModuleError, ImportError) as exc:
+            shown = parsed.render_as_string(hide_password=True)
+            raise CatalogError(f"no database driver for {shown} ({exc})") from exc
+    if parsed.database and parsed.database != ":memory:":
+        folder = Path(parsed.database).absolute().parent
+        if not folder.is_dir():
+            raise CatalogError(f"catalogue folder does not exist: {folder}")
+    engine = create_engine(parsed, connect_args={"isolation_level": None})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin_immediate if writer else _sqlite_begin)
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (creating it on an empty database)."""
+    with as_file(files("stablecopy.catalog").joinpath("migrations")) as location:
+        config = Config()
+        config.set_main_option("script_location", str(location))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
+def open_catalog(url: str, writer: bool = False) -> Engine:
+    """An engine on an up-to-date catalogue; CatalogError with a readable reason otherwise."""
+    engine = make_engine(url, writer)
+    try:
+        upgrade(engine)
+    except Exception as exc:
+        engine.dispose()
+        reason = getattr(exc, "orig", None) or exc
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise CatalogError(f"cannot open the catalogue {shown}: {reason}") from exc
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back if it raises."""
+    with session_factory(engine)() as session, session.begin():
+        yield session

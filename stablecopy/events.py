@@ -1,0 +1,92 @@
+"""The facts stablecopy's components tell each other on signals: small frozen dataclasses.
+
+This is where the archive layer (warcio) and the catalogue (SQLAlchemy) meet without importing each
+other: the archive sends what it wrote and where, the catalogue records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from stablecopy.extract.result import ExtractResult
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where one record sits: a WARC path relative to the data directory, and its gzip member."""
+
+    warc_file: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class CrawlOpened:
+    crawl_id: int
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One fetch, archived as a request and a response record in the same WARC file."""
+
+    url: str
+    method: str
+    fetched_at: datetime
+    status: int
+    content_type: str | None
+    payload_sha256: str
+    payload_digest: str
+    block_digest: str
+    payload_length: int
+    truncated: str | None
+    ip_address: str | None
+    record_id: str
+    request_record_id: str
+    location: RecordLocation
+    redirect_to: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchFailed:
+    """A fetch that ended without any response to archive."""
+
+    url: str
+    method: str
+    failed_at: datetime
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """Clean text extracted from the response archived as `record_id`."""
+
+    record_id: str
+    url: str
+    result: ExtractResult
+
+
+@dataclass(frozen=True)
+class ArchivedText:
+    """An extraction, archived: a conversion record (when there was text) and a metadata record."""
+
+    record_id: str
+    url: str
+    result: ExtractResult
+    text_sha256: str | None
+    conversion_record_id: str | None
+    conversion: RecordLocation | None
+    metadata_record_id: str
+
+
+@dataclass(frozen=True)
+class WarcFileClosed:
+    """A finished WARC file under its final name, with the SHA-256 of its bytes."""
+
+    warc_file: str
+    size: int
+    sha256: str
+    records: int
+    opened_at: datetime
+    closed_at: datetime

@@ -1,0 +1,18 @@
+"""Signals stablecopy's components send each other (Scrapy signal sentinels).
+
+Each is sent with one keyword argument holding a frozen dataclass from stablecopy.events; the
+comment names the argument and its type. Document any new signal here.
+"""
+
+# event: CrawlOpened — the catalogue created (or joined) the crawl row.
+crawl_opened = object()
+# capture: Captured — a request/response pair is written and flushed to a WARC file.
+capture_archived = object()
+# failure: FetchFailed — a fetch ended without a response (timeout, reset, DNS, refused...).
+fetch_failed = object()
+# text: ExtractedText — clean text (or its absence) for one archived response.
+text_extracted = object()
+# text: ArchivedText — the conversion and metadata records for an extraction are written.
+text_archived = object()
+# file: WarcFileClosed — a WARC file was finished and renamed to its final name.
+warc_file_closed = object()
