@@ -1,0 +1,370 @@
+"""WarcCapture: the downloader middleware that archives every HTTP exchange, and the clean text of pages.
+
+Sits next to the downloader (priority 950), so it sees each redirect hop, each retry and robots.txt,
+with bodies still content-encoded as received. It writes WARC records, then announces what it wrote
+on stablecopy signals; it never talks to the catalogue directly.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import platform
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from typing import TYPE_CHECKING
+
+from scrapy import signals as scrapy_signals
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.httpobj import urlparse_cached
+
+from stablecopy import __version__
+from stablecopy import signals as sc_signals
+from stablecopy.archive import records
+from stablecopy.archive.writer import ClosedFile, WarcWriter
+from stablecopy.events import (
+    ArchivedText,
+    Captured,
+    CrawlOpened,
+    ExtractedText,
+    FetchFailed,
+    RecordLocation,
+    WarcFileClosed,
+)
+from stablecopy.extract.result import ExtractResult, ExtractStatus
+from stablecopy.layout import DataLayout
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+    from stablecopy.archive.writer import Written
+
+logger = logging.getLogger(__name__)
+
+META_BEGAN = "stablecopy_began_at"
+META_RECEIVED = "stablecopy_received"
+META_TRUNCATED = "stablecopy_truncated"
+META_RECORD_ID = "stablecopy_record_id"
+
+_ARCHIVED_SCHEMES = ("http", "https")
+_FATAL_ERRNOS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM,
+}  # fmt: skip
+_RECONSTRUCTION_NOTE = (
+    "Records are written from Scrapy's view of each exchange. Request records are reconstructed "
+    "from Scrapy's Request (request line with query, Host, the headers Scrapy sent; redacted headers "
+    "removed). Response bodies are stored as received: de-chunked, content-encoding kept. Response "
+    "reason phrases come from the status code; header names are as Twisted/Scrapy normalised them."
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _software() -> str:
+    parts = [f"stablecopy/{__version__}"]
+    for dist in ("scrapy", "twisted", "warcio"):
+        parts.append(f"{dist}/{version(dist)}")
+    parts.append(f"python/{platform.python_version()}")
+    return " ".join(parts)
+
+
+class WarcCapture:
+    """Downloader middleware writing request/response records; also writes conversion records."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.layout = DataLayout.from_settings(settings)
+        self.max_response_size = settings.getint("STABLECOPY_MAX_RESPONSE_SIZE")
+        self.download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
+        self.redact = settings.getlist("STABLECOPY_REDACT_HEADERS")
+        self.crawl_id: int = settings.getint("STABLECOPY_CRAWL_ID")
+        self._info = {
+            "operator": settings.get("STABLECOPY_OPERATOR") or "",
+            "contact": settings.get("STABLECOPY_CONTACT_URL") or "",
+            "description": settings.get("STABLECOPY_DESCRIPTION") or "",
+            "robots": "classic" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "user_agent": settings.get("USER_AGENT") or "",
+        }
+        self.writer = WarcWriter(
+            directory=self.layout.warc_dir,
+            prefix=settings.get("STABLECOPY_WARC_PREFIX"),
+            max_size=settings.getint("STABLECOPY_WARC_MAX_SIZE"),
+            gzip_level=settings.getint("STABLECOPY_WARC_GZIP_LEVEL"),
+            warcinfo_fields=self._warcinfo_fields,
+            on_close=self._file_closed,
+        )
+        self.failed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        capture = cls(crawler)
+        connect = crawler.signals.connect
+        connect(capture.headers_received, signal=scrapy_signals.headers_received)
+        connect(capture.bytes_received, signal=scrapy_signals.bytes_received)
+        connect(capture.spider_closed, signal=scrapy_signals.spider_closed)
+        connect(capture.crawl_opened, signal=sc_signals.crawl_opened)
+        connect(capture.text_extracted, signal=sc_signals.text_extracted)
+        return capture
+
+    # --- signals ---------------------------------------------------------------------------------
+
+    def crawl_opened(self, event: CrawlOpened) -> None:
+        self.crawl_id = event.crawl_id
+
+    def headers_received(self, body_length: int | str, request: Request) -> None:
+        """Stamp when the exchange began: now, less the time it took the headers to arrive."""
+        latency = request.meta.get("download_latency", 0.0)
+        request.meta[META_BEGAN] = _now() - timedelta(seconds=latency)
+        request.meta[META_RECEIVED] = 0
+        # body_length is the announced Content-Length, or Twisted's UNKNOWN_LENGTH marker (a str).
+        if isinstance(body_length, int) and 0 < self.download_maxsize < body_length:
+            # Scrapy would cancel this download outright; archive its headers, marked truncated.
+            request.meta[META_TRUNCATED] = "length"
+            raise StopDownload(fail=False)
+
+    def bytes_received(self, data: bytes, request: Request) -> None:
+        received = request.meta.get(META_RECEIVED, 0) + len(data)
+        request.meta[META_RECEIVED] = received
+        if self.max_response_size and received > self.max_response_size:
+            request.meta[META_TRUNCATED] = "length"
+            raise StopDownload(fail=False)
+
+    def spider_closed(self) -> None:
+        try:
+            self.writer.close()
+        except OSError as exc:
+            self._write_failed("closing the WARC file", exc)
+
+    # --- downloader middleware -------------------------------------------------------------------
+
+    def process_request(self, request: Request) -> None:
+        """Forget what a previous fetch left in meta (redirects and retries copy it over)."""
+        for key in (META_BEGAN, META_RECEIVED, META_TRUNCATED, META_RECORD_ID):
+            request.meta.pop(key, None)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        if "cached" in response.flags or urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
+            return response
+        try:
+            captured = self._archive(request, response)
+        except OSError as exc:
+            self._write_failed(f"archiving {response.url}", exc)
+            return response
+        request.meta[META_RECORD_ID] = captured.record_id
+        self.crawler.signals.send_catch_log(sc_signals.capture_archived, capture=captured)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        if isinstance(exception, IgnoreRequest):
+            return
+        if urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
+            return
+        stats = self.crawler.stats
+        if stats:
+            stats.inc_value("stablecopy/fetch_failures")
+        failure = FetchFailed(
+            url=request.url,
+            method=request.method,
+            failed_at=_now(),
+            error_type=type(exception).__name__,
+            message=str(exception) or type(exception).__name__,
+        )
+        self.crawler.signals.send_catch_log(sc_signals.fetch_failed, failure=failure)
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def _exchange(self, request: Request, response: Response) -> records.Exchange:
+        truncated = request.meta.get(META_TRUNCATED)
+        body = response.body
+        if truncated == "length" and self.max_response_size:
+            body = body[: self.max_response_size]
+        elif "dataloss" in response.flags:
+            truncated = "disconnect"
+        began = request.meta.get(META_BEGAN)
+        if began is None:
+            began = _now() - timedelta(seconds=request.meta.get("download_latency", 0.0))
+        return records.Exchange(
+            url=request.url,
+            method=request.method,
+            request_headers=[(k, v) for k, values in request.headers.items() for v in values],
+            request_body=request.body,
+            protocol=response.protocol or "HTTP/1.1",
+            status=response.status,
+            response_headers=[(k, v) for k, values in response.headers.items() for v in values],
+            body=body,
+            began_at=began,
+            ip_address=str(response.ip_address) if response.ip_address else None,
+            truncated=truncated,
+        )
+
+    def _archive(self, request: Request, response: Response) -> Captured:
+        exchange = self._exchange(request, response)
+        response_id, request_id = records.new_record_id(), records.new_record_id()
+        warcinfo_id = self.writer.reserve(len(exchange.body) + 4096)
+        built_request = records.request_record(
+            exchange, request_id, response_id, warcinfo_id, self.redact
+        )
+        built_response = records.response_record(exchange, response_id, request_id, warcinfo_id)
+        placed = self.writer.write([built_request, built_response])
+        self._count_written(placed)
+        location = self._location(placed[1])
+        content_type = response.headers.get(b"Content-Type")
+        location_header = response.headers.get(b"Location")
+        stats = self.crawler.stats
+        if stats:
+            stats.inc_value("stablecopy/captures")
+            if exchange.truncated:
+                stats.inc_value("stablecopy/truncated")
+        return Captured(
+            url=records.without_fragment(exchange.url),
+            method=exchange.method,
+            fetched_at=exchange.began_at,
+            status=exchange.status,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            payload_sha256=(built_response.payload_digest or "").partition(":")[2],
+            payload_digest=built_response.payload_digest or "",
+            block_digest=built_response.block_digest,
+            payload_length=len(exchange.body),
+            truncated=exchange.truncated,
+            ip_address=exchange.ip_address,
+            record_id=response_id,
+            request_record_id=request_id,
+            location=location,
+            redirect_to=(
+                response.urljoin(location_header.decode("latin-1")) if location_header else None
+            ),
+        )
+
+    def text_extracted(self, text: ExtractedText) -> None:
+        """Archive an extraction: the text as a conversion record, how it was made as metadata."""
+        result = text.result
+        now = _now()
+        try:
+            warcinfo_id = self.writer.reserve(len(result.text_bytes) + 4096)
+            group = []
+            conversion = None
+            if result.status is ExtractStatus.OK:
+                conversion = records.conversion_record(
+                    text.url, result.text, text.record_id, records.new_record_id(), now, warcinfo_id
+                )
+                group.append(conversion)
+            fields = _extraction_fields(result, conversion)
+            metadata = records.metadata_record(
+                text.url, fields, text.record_id, records.new_record_id(), now, warcinfo_id
+            )
+            group.append(metadata)
+            placed = self.writer.write(group)
+        except OSError as exc:
+            self._write_failed(f"archiving the clean text of {text.url}", exc)
+            return
+        self._count_written(placed)
+        archived = ArchivedText(
+            record_id=text.record_id,
+            url=records.without_fragment(text.url),
+            result=result,
+            text_sha256=conversion.payload_digest.partition(":")[2]
+            if conversion and conversion.payload_digest
+            else None,
+            conversion_record_id=conversion.record_id if conversion else None,
+            conversion=self._location(placed[0]) if conversion else None,
+            metadata_record_id=metadata.record_id,
+        )
+        self.crawler.signals.send_catch_log(sc_signals.text_archived, text=archived)
+
+    def _location(self, written: Written) -> RecordLocation:
+        return RecordLocation(self.layout.relative(written.path), written.offset, written.length)
+
+    def _count_written(self, placed: list[Written]) -> None:
+        stats = self.crawler.stats
+        if stats:
+            stats.inc_value("stablecopy/warc_records", len(placed))
+            stats.inc_value("stablecopy/warc_bytes", sum(w.length for w in placed))
+
+    def _file_closed(self, closed: ClosedFile) -> None:
+        stats = self.crawler.stats
+        if stats:
+            stats.inc_value("stablecopy/warc_files")
+        logger.info("closed WARC file %s (%d bytes)", closed.path, closed.size)
+        event = WarcFileClosed(
+            warc_file=self.layout.relative(closed.path),
+            size=closed.size,
+            sha256=closed.sha256,
+            records=closed.records,
+            opened_at=closed.opened_at,
+            closed_at=closed.closed_at,
+        )
+        self.crawler.signals.send_catch_log(sc_signals.warc_file_closed, file=event)
+
+    def _write_failed(self, what: str, exc: OSError) -> None:
+        """A failed write is loud: logged, counted, and fatal when the disk itself is the problem."""
+        stats = self.crawler.stats
+        if stats:
+            stats.inc_value("stablecopy/warc_write_errors")
+        logger.error("WARC write failed while %s: %s", what, exc)
+        if exc.errno in _FATAL_ERRNOS and not self.failed:
+            self.failed = True
+            engine = self.crawler.engine
+            if engine is not None and engine.spider is not None:
+                logger.error("stopping the crawl: the archive cannot be written")
+                closing = deferred_from_coro(engine.close_spider_async(reason="warc_write_failed"))
+                closing.addErrback(lambda failure: logger.error("could not stop: %s", failure))
+
+    def _warcinfo_fields(self, filename: str) -> list[tuple[str, str]]:
+        info = self._info
+        crawl = str(self.crawl_id) if self.crawl_id else ""
+        return [
+            ("software", _software()),
+            ("format", "WARC file version 1.1"),
+            (
+                "conformsTo",
+                "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            ),
+            ("isPartOf", f"stablecopy-crawl-{crawl}" if crawl else ""),
+            ("operator", info["operator"] or info["contact"]),
+            ("description", info["description"]),
+            ("hostname", socket.gethostname()),
+            ("robots", info["robots"]),
+            ("http-header-user-agent", info["user_agent"]),
+            ("stablecopy-crawl-id", crawl),
+            ("stablecopy-contact", info["contact"]),
+            ("stablecopy-digest-algorithm", "sha256, lowercase hex (block and payload digests)"),
+            ("stablecopy-redacted-request-headers", ", ".join(self.redact) or "none"),
+            ("stablecopy-max-response-size", str(self.max_response_size)),
+            ("stablecopy-capture-method", _RECONSTRUCTION_NOTE),
+            ("stablecopy-platform", f"{platform.platform()}; {sys.implementation.name}"),
+        ]
+
+
+def _extraction_fields(
+    result: ExtractResult, conversion: records.BuiltRecord | None
+) -> list[tuple[str, str]]:
+    options = "; ".join(f"{key}={value}" for key, value in sorted(result.options.items()))
+    return [
+        ("extractor", result.extractor),
+        ("extractor-version", result.extractor_version),
+        ("extractor-options", options),
+        ("extraction-status", str(result.status)),
+        ("extraction-error", result.error or ""),
+        ("removed-consent-elements", str(result.removed_consent_elements)),
+        ("title", result.title or ""),
+        ("author", result.author or ""),
+        ("published", result.published or ""),
+        ("language", result.language or ""),
+        ("site-name", result.site_name or ""),
+        (
+            "text-digest",
+            conversion.payload_digest if conversion and conversion.payload_digest else "",
+        ),
+        ("text-length", str(len(result.text))),
+        ("conversion-record", conversion.record_id if conversion else ""),
+    ]

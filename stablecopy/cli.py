@@ -1,0 +1,353 @@
+"""The `stablecopy` command: a click group of thin commands over the library.
+
+Expected failures print one line, `Error: ...`, and exit with status 1; never a traceback. The
+environment variables STABLECOPY_DATA_DIR and STABLECOPY_DB_URL are read here, and only here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from stablecopy import __version__
+from stablecopy.catalog import queries
+from stablecopy.catalog.models import Capture
+from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+from stablecopy.layout import DataLayout, UnsafePathError
+from stablecopy.seeds import collect_seeds
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+INTERRUPTED = 130
+
+
+def location_options(command: F) -> F:
+    """--data-dir and --db, which every command takes."""
+    command = click.option(
+        "--db",
+        "db_url",
+        envvar="STABLECOPY_DB_URL",
+        metavar="URL",
+        help="Catalogue as an SQLAlchemy URL [default: sqlite:///DATA_DIR/stablecopy.db].",
+    )(command)
+    return click.option(
+        "--data-dir",
+        envvar="STABLECOPY_DATA_DIR",
+        default="stablecopy-data",
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where WARC files, the SQLite catalogue and crawl logs live.",
+    )(command)
+
+
+@contextmanager
+def catalog(data_dir: Path, db_url: str | None) -> Iterator[Session]:
+    """A session on an existing catalogue, or a one-line error if it cannot be opened."""
+    layout = DataLayout.create(data_dir, db_url)
+    database = make_url(layout.db_url).database if layout.db_url.startswith("sqlite") else None
+    if database and database != ":memory:" and not Path(database).exists():
+        raise click.ClickException(f"no catalogue at {database} (nothing crawled there yet?)")
+    try:
+        engine = open_catalog(layout.db_url)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def capture_json(capture: Capture) -> dict[str, Any]:
+    """A capture as researchers' scripts get it from `captures --json`."""
+    extraction = capture.extraction
+    return {
+        "id": capture.id,
+        "crawl_id": capture.crawl_id,
+        "url": capture.url,
+        "fetched_at": _iso(capture.fetched_at),
+        "status": capture.status,
+        "content_type": capture.content_type,
+        "payload_sha256": capture.payload_sha256,
+        "payload_digest": capture.payload_digest,
+        "block_digest": capture.block_digest,
+        "payload_length": capture.payload_length,
+        "truncated": capture.truncated,
+        "ip_address": capture.ip_address,
+        "redirect_to": capture.redirect_to,
+        "warc_file": capture.warc_file,
+        "warc_offset": capture.warc_offset,
+        "warc_length": capture.warc_length,
+        "record_id": capture.record_id,
+        "request_record_id": capture.request_record_id,
+        "title": extraction.title if extraction else None,
+        "text_sha256": extraction.text_sha256 if extraction else None,
+        "extraction_status": extraction.status if extraction else None,
+    }
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stablecopy")
+def cli() -> None:
+    """Archive news sites with provenance: Scrapy crawls into WARC files, clean text, and a
+    catalogue that says where every byte is and what its hash was when fetched."""
+
+
+class ConsoleHandler(logging.Handler):
+    """`LEVEL: message` on stderr, one line per record: tracebacks stay in the crawl's log file.
+
+    Printing through the stderr console keeps the live progress line intact on a terminal.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage().splitlines()[0] if record.getMessage() else ""
+            err.print(f"{record.levelname}: {message}", markup=False, highlight=False)
+        except Exception:  # noqa: BLE001 (logging's contract: a handler reports, never raises)
+            self.handleError(record)
+
+
+def _configure_logging(verbose: bool, log_file: Path) -> None:
+    """Warnings on the console, one line each (all INFO with -v); the full log in the crawl's file."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO if not verbose else logging.DEBUG)
+    console = ConsoleHandler()
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.addHandler(console)
+    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler.setLevel(logging.INFO)
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    )
+    root.addHandler(file_handler)
+
+
+def _parse_set(pairs: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="-s")
+        settings[key.strip()] = value
+    return settings
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@click.option(
+    "--seeds",
+    "seed_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Seed file: one URL per line, '#' starts a comment. Repeatable.",
+)
+@click.option("--follow", is_flag=True, help="Follow links that stay on each seed's site.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="How many link hops --follow goes from a seed (or a listed article).",
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="REGEX",
+    help="Only capture listed or linked URLs matching one of these. Repeatable.",
+)
+@click.option(
+    "--deny",
+    multiple=True,
+    metavar="REGEX",
+    help="Never capture listed or linked URLs matching any of these. Repeatable.",
+)
+@location_options
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any Scrapy or STABLECOPY_* setting, at command-line priority. Repeatable.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show the crawl's INFO log on the console.")
+def crawl(
+    urls: tuple[str, ...],
+    seed_files: tuple[str, ...],
+    follow: bool,
+    depth: int,
+    allow: tuple[str, ...],
+    deny: tuple[str, ...],
+    data_dir: Path,
+    db_url: str | None,
+    overrides: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Crawl seed URLs (articles, sitemaps or RSS/Atom feeds) into WARC files and the catalogue.
+
+    Exit status: 0 when the crawl finished and everything was archived, 1 when a WARC file or the
+    catalogue could not be written (or nothing could be crawled), 130 when it was interrupted.
+    """
+    from stablecopy.runner import DataDirError, prepare_data_dir, project_settings, run_crawl
+
+    seeds, problems = collect_seeds(urls, seed_files)
+    for problem in problems:
+        err.print(f"Warning: skipping seed {problem}")
+    if not seeds:
+        raise click.ClickException("no valid seed URL to crawl")
+    layout = DataLayout.create(data_dir, db_url)
+    try:
+        prepare_data_dir(layout)
+        open_catalog(layout.db_url).dispose()
+    except (DataDirError, CatalogError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings = {
+        "STABLECOPY_SEED_URLS": seeds,
+        "STABLECOPY_SEED_FILES": [],
+        "STABLECOPY_FOLLOW": follow,
+        "STABLECOPY_DEPTH": depth,
+        "STABLECOPY_ALLOW": list(allow),
+        "STABLECOPY_DENY": list(deny),
+        "STABLECOPY_DATA_DIR": str(layout.root),
+        "STABLECOPY_DB_URL": layout.db_url,
+        "STABLECOPY_PROGRESS": True,
+        **_parse_set(overrides),
+    }
+    log_file = layout.log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
+    _configure_logging(verbose, log_file)
+    outcome = run_crawl(project_settings(settings))
+    _print_summary(outcome, layout, log_file)
+    if outcome.failed:
+        raise click.ClickException(
+            f"{outcome.write_errors} write error(s); the crawl stopped ({outcome.reason})"
+            if outcome.write_errors
+            else f"the crawl stopped: {outcome.reason}"
+        )
+    if outcome.interrupted:
+        sys.exit(INTERRUPTED)
+
+
+def _print_summary(outcome: Any, layout: DataLayout, log_file: Path) -> None:
+    stat = outcome.stat
+    extracted = stat("stablecopy/extraction/ok")
+    no_text = sum(stat(f"stablecopy/extraction/{s}") for s in ("empty", "not-html", "error"))
+    err.print(
+        f"Crawl {outcome.crawl_id or '?'} {outcome.reason}: "
+        f"{stat('stablecopy/captures')} captures ({stat('stablecopy/truncated')} truncated), "
+        f"{stat('stablecopy/fetch_failures')} failed fetches, "
+        f"{extracted} clean texts ({no_text} pages without text), "
+        f"{stat('stablecopy/warc_bytes') / 1e6:.2f} MB in {stat('stablecopy/warc_files')} WARC file(s)."
+    )
+    err.print(f"Data: {layout.root}   Log: {log_file}")
+
+
+@cli.command()
+@click.option("--url", help="Only captures of this exact URL.")
+@click.option("--crawl", "crawl_id", type=int, metavar="ID", help="Only captures of this crawl.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many captures.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@location_options
+def captures(
+    url: str | None,
+    crawl_id: int | None,
+    limit: int | None,
+    as_json: bool,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """List captures: when, what status, how big, which URL, and the title of its clean text."""
+    with catalog(data_dir, db_url) as session:
+        rows = queries.list_captures(session, url=url, crawl_id=crawl_id, limit=limit)
+        if as_json:
+            for capture in rows:
+                click.echo(json.dumps(capture_json(capture), ensure_ascii=False))
+            return
+        table = Table("id", "fetched (UTC)", "status", "type", "bytes", "url", "title")
+        for capture in rows:
+            table.add_row(
+                str(capture.id),
+                capture.fetched_at.strftime("%Y-%m-%d %H:%M:%S"),
+                str(capture.status),
+                (capture.content_type or "").split(";")[0],
+                str(capture.payload_length),
+                capture.url,
+                (capture.extraction.title or "") if capture.extraction else "",
+            )
+        out.print(table)
+
+
+@cli.command()
+@click.argument("capture_id", type=int, metavar="ID")
+@click.option("--text", is_flag=True, help="Print the clean text, read back from its WARC record.")
+@location_options
+def show(capture_id: int, text: bool, data_dir: Path, db_url: str | None) -> None:
+    """Show one capture's provenance: where its record is, its digests, how its text was made."""
+    from stablecopy.archive.reader import RecordReadError, read_record
+
+    layout = DataLayout.create(data_dir, db_url)
+    with catalog(data_dir, db_url) as session:
+        capture = queries.get_capture(session, capture_id)
+        if capture is None:
+            raise click.ClickException(f"there is no capture {capture_id}")
+        extraction = capture.extraction
+        if not text:
+            _print_provenance(capture, layout)
+            return
+        if extraction is None or extraction.conversion_file is None:
+            status = extraction.status if extraction else "not extracted"
+            raise click.ClickException(f"capture {capture_id} has no clean text ({status})")
+        try:
+            path = layout.resolve(extraction.conversion_file)
+            record = read_record(path, extraction.conversion_offset or 0)
+        except (RecordReadError, UnsafePathError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if record.payload_sha256 != extraction.text_sha256:
+            raise click.ClickException(
+                f"the text record at {extraction.conversion_file}:{extraction.conversion_offset} "
+                "does not match the SHA-256 catalogued for it"
+            )
+        click.echo(record.payload.decode("utf-8"))
+
+
+def _print_provenance(capture: Capture, layout: DataLayout) -> None:
+    fields = capture_json(capture)
+    fields["warc_path"] = str(layout.resolve(capture.warc_file))
+    extraction = capture.extraction
+    if extraction is not None:
+        fields.update(
+            {
+                "author": extraction.author,
+                "published": extraction.published,
+                "language": extraction.language,
+                "site_name": extraction.site_name,
+                "extractor": f"{extraction.extractor} {extraction.extractor_version}",
+                "consent_elements_removed": extraction.removed_consent_elements,
+                "conversion_record_id": extraction.conversion_record_id,
+            }
+        )
+    width = max(len(key) for key in fields)
+    for key, value in fields.items():
+        out.print(f"{key:<{width}}  {'' if value is None else value}")
+
+
+def main() -> None:
+    cli(prog_name="stablecopy")

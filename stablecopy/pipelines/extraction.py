@@ -1,0 +1,122 @@
+"""ExtractionPipeline: clean text for each archived HTML page, made in worker processes.
+
+The crawl's reactor thread never runs trafilatura: pages go to a process pool and the pipeline awaits
+the result. Each result, text or stated absence of it, is announced on `text_extracted`; the archive
+writes it as WARC records and the catalogue records it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+
+from stablecopy import signals as sc_signals
+from stablecopy.events import ExtractedText
+from stablecopy.extract.result import ExtractResult, ExtractStatus
+from stablecopy.extract.text import ExtractOptions, extract_text, failed
+from stablecopy.items import Page
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+def _quiet_worker() -> None:
+    """Workers leave Ctrl-C to the crawl, which finishes their pending pages before it stops."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _deferred(future: Future[ExtractResult]) -> Deferred[ExtractResult]:
+    """A Deferred fired on the reactor thread when a pool future completes."""
+    from twisted.internet import reactor  # the reactor Scrapy installed
+
+    deferred: Deferred[ExtractResult] = Deferred()
+
+    def fire(done: Future[ExtractResult]) -> None:
+        exc = done.exception()
+        if exc is not None:
+            deferred.errback(exc)
+        else:
+            deferred.callback(done.result())
+
+    future.add_done_callback(lambda done: reactor.callFromThread(fire, done))
+    return deferred
+
+
+class ExtractionPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        if not settings.getbool("STABLECOPY_EXTRACT_ENABLED"):
+            raise NotConfigured("clean-text extraction is switched off")
+        self.crawler = crawler
+        self.workers = settings.getint("STABLECOPY_EXTRACT_WORKERS")
+        self.options = ExtractOptions(
+            favor_precision=settings.getbool("STABLECOPY_EXTRACT_FAVOR_PRECISION"),
+            include_tables=settings.getbool("STABLECOPY_EXTRACT_INCLUDE_TABLES"),
+            consent_selector_files=tuple(settings.getlist("STABLECOPY_CONSENT_SELECTOR_FILES")),
+            consent_phrase_files=tuple(settings.getlist("STABLECOPY_CONSENT_PHRASE_FILES")),
+        )
+        self._pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        if self.workers > 0:
+            self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["stablecopy.extract.text"])
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_quiet_worker)
+
+    def close_spider(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Page) or item.html is None:
+            return item
+        result = await self._extract(item.html, item.url)
+        stats = self.crawler.stats
+        if stats:
+            stats.inc_value(f"stablecopy/extraction/{result.status}")
+            if result.status is ExtractStatus.OK:
+                stats.inc_value("stablecopy/extracted")
+        self.crawler.signals.send_catch_log(
+            sc_signals.text_extracted,
+            text=ExtractedText(record_id=item.record_id, url=item.url, result=result),
+        )
+        item.html = None
+        item.extraction_status = str(result.status)
+        item.title = result.title
+        item.author = result.author
+        item.published = result.published
+        item.language = result.language
+        return item
+
+    async def _extract(self, html: str, url: str) -> ExtractResult:
+        if self._pool is None:
+            return extract_text(html, url, self.options)
+        try:
+            future = self._pool.submit(extract_text, html, url, self.options)
+            return await maybe_deferred_to_future(_deferred(future))
+        except BrokenProcessPool as exc:
+            # A worker died (out of memory, a crash in a C library): record it, start a new pool.
+            logger.error("extraction worker died on %s; restarting the pool", url)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return failed(f"worker process died: {exc}", self.options)

@@ -1,0 +1,87 @@
+"""Running one crawl in this process: settings from stablecopy's module plus overrides, then Scrapy.
+
+The CLI's flags arrive here as settings at command-line priority; there is no other configuration
+path. The Twisted reactor cannot restart, so one process runs one crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from stablecopy.layout import DataLayout
+
+logger = logging.getLogger(__name__)
+
+SPIDER = "articles"
+_FAILED_REASONS = ("warc_write_failed", "catalog_failed")
+
+
+class DataDirError(Exception):
+    """The data directory cannot be created or written."""
+
+
+def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """stablecopy.settings, with `overrides` applied at command-line priority."""
+    settings = Settings()
+    settings.setmodule("stablecopy.settings", priority="project")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def prepare_data_dir(layout: DataLayout) -> None:
+    """Create the data directory's folders and prove they take writes; DataDirError if not."""
+    try:
+        for folder in (layout.root, layout.warc_dir, layout.log_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=layout.warc_dir) as probe:
+            probe.write(b"stablecopy write test")
+            probe.flush()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DataDirError(f"cannot write to the data directory {layout.root}: {reason}") from exc
+
+
+@dataclass(frozen=True)
+class CrawlOutcome:
+    crawl_id: int | None
+    reason: str
+    stats: dict[str, Any]
+
+    def stat(self, key: str) -> int:
+        return int(self.stats.get(key, 0) or 0)
+
+    @property
+    def write_errors(self) -> int:
+        return self.stat("stablecopy/warc_write_errors") + self.stat("stablecopy/catalog_errors")
+
+    @property
+    def failed(self) -> bool:
+        """The archive or catalogue could not be written: the run must not report success."""
+        return self.write_errors > 0 or self.reason in _FAILED_REASONS
+
+    @property
+    def interrupted(self) -> bool:
+        return self.reason == "shutdown"
+
+
+def run_crawl(settings: Settings) -> CrawlOutcome:
+    """Run the articles spider to the end (or until stopped) and report how it went."""
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # the CLI set up logging
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(SPIDER)
+    process.crawl(crawler)
+    process.start()
+    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    crawl_id = stats.get("stablecopy/crawl_id")
+    return CrawlOutcome(
+        crawl_id=int(crawl_id) if crawl_id else None,
+        reason=str(stats.get("finish_reason", "unknown")),
+        stats=stats,
+    )

@@ -1,0 +1,65 @@
+"""`make demo`: serve the sample site on loopback, crawl it, show the captures and one clean text.
+
+Runs the real `stablecopy` commands as subprocesses and prints each one first, so the demo doubles
+as a lesson in using them.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from stablecopy.catalog.models import Capture, Crawl, Extraction
+from stablecopy.catalog.session import open_catalog, session_scope
+from stablecopy.layout import DataLayout
+from stablecopy.samplesite.pages import seed_article
+from stablecopy.samplesite.server import SiteServer
+
+
+def run(*args: str) -> int:
+    command = ["stablecopy", *args]
+    print(f"\n$ {shlex.join(command)}", flush=True)
+    return subprocess.call([sys.executable, "-m", "stablecopy", *args])
+
+
+def main(data_dir: str = "stablecopy-data") -> int:
+    layout = DataLayout.create(data_dir)
+    with SiteServer() as site:
+        print(f"Sample news site ({SiteServer.__module__}) serving on {site.base}")
+        status = run(
+            "crawl",
+            site.url("/"),
+            site.url("/sitemap-index.xml"),
+            site.url("/feed.xml"),
+            "--follow",
+            "--data-dir",
+            data_dir,
+            # A loopback server answers in a millisecond: no need to start slow.
+            "-s", "AUTOTHROTTLE_START_DELAY=0.05",
+            "-s", "DOWNLOAD_DELAY=0",
+            "-s", "STABLECOPY_OPERATOR=stablecopy demo",
+        )  # fmt: skip
+    if status not in (0,):
+        return status
+    engine = open_catalog(layout.db_url)
+    with session_scope(engine) as session:
+        crawl_id = session.scalar(select(func.max(Crawl.id)))
+        article = session.scalar(
+            select(Capture.id)
+            .join(Extraction)
+            .where(Capture.crawl_id == crawl_id, Capture.url.endswith(seed_article().path))
+        )
+    engine.dispose()
+    run("captures", "--crawl", str(crawl_id), "--data-dir", data_dir)
+    run("show", str(article), "--data-dir", data_dir)
+    run("show", str(article), "--text", "--data-dir", data_dir)
+    print(f"\nWARC files: {Path(data_dir) / 'warcs'}   Catalogue: {layout.db_url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:2]))

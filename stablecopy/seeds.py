@@ -1,0 +1,96 @@
+"""Seeds: checking seed URLs and reading seed files (one URL per line, `#` starts a comment).
+
+A bad line is a SeedProblem naming the file and line, never an exception: the other seeds go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ALLOWED_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True)
+class SeedProblem:
+    source: str
+    line: int | None
+    text: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{where}: {self.reason}: {self.text!r}"
+
+
+def seed_problem(text: str) -> str | None:
+    """Why `text` cannot be a seed URL, or None when it can."""
+    if any(ch.isspace() for ch in text):
+        return "a URL cannot contain spaces (percent-encode them as %20)"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    scheme = parts.scheme.lower()
+    if scheme and scheme not in ALLOWED_SCHEMES and (parts.netloc or "." not in scheme):
+        return f"unsupported scheme {scheme!r} (only http and https can be archived)"
+    if not scheme or not parts.netloc:
+        first = text.split("/", 1)[0]
+        if "." in first and not text.startswith("/"):
+            return f"no scheme (did you mean https://{text} ?)"
+        return "not an absolute http(s) URL"
+    if not parts.hostname:
+        return "no host name"
+    if port == 0:
+        return "port 0 is not a port"
+    return None
+
+
+def check_seeds(
+    urls: Iterable[str], source: str = "command line"
+) -> tuple[list[str], list[SeedProblem]]:
+    good: list[str] = []
+    problems: list[SeedProblem] = []
+    for url in urls:
+        text = url.strip()
+        reason = seed_problem(text)
+        if reason:
+            problems.append(SeedProblem(source, None, text, reason))
+        else:
+            good.append(text)
+    return good, problems
+
+
+def read_seed_file(path: str | Path) -> tuple[list[str], list[SeedProblem]]:
+    """The URLs of a seed file, and the problems with its other lines."""
+    source = str(path)
+    try:
+        lines = Path(path).read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [SeedProblem(source, None, "", f"cannot read the seed file ({exc})")]
+    good: list[str] = []
+    problems: list[SeedProblem] = []
+    for number, raw in enumerate(lines, start=1):
+        # A comment is a line starting with '#', or ' #...' after a URL (a URL's own #fragment stays).
+        text = raw.split(" #", 1)[0].split("\t#", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        reason = seed_problem(text)
+        if reason:
+            problems.append(SeedProblem(source, number, text, reason))
+        else:
+            good.append(text)
+    return good, problems
+
+
+def collect_seeds(urls: Iterable[str], files: Iterable[str]) -> tuple[list[str], list[SeedProblem]]:
+    """Seeds from URLs and seed files, in order, without repeats; plus every problem found."""
+    good, problems = check_seeds(urls)
+    for path in files:
+        more, more_problems = read_seed_file(path)
+        good.extend(more)
+        problems.extend(more_problems)
+    return list(dict.fromkeys(good)), problems

@@ -1,0 +1,1 @@
+"""stablecopy's spiders, one per module (`scrapy list` shows them)."""

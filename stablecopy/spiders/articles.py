@@ -1,0 +1,187 @@
+"""The `articles` spider: captures seeds that are articles, sitemaps or feeds, and follows in-site links.
+
+Each seed is fetched and recognised from what comes back: a sitemap (or index, or news sitemap) or an
+RSS/Atom feed has its listed URLs captured; an HTML page becomes a Page for clean-text extraction
+and, with `follow`, has its links on the same site followed up to `depth` hops. Archiving itself
+happens in the downloader (stablecopy.archive.capture), for every response, whatever the spider does
+with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.http import HtmlResponse, Response
+from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
+
+from stablecopy.archive.capture import META_RECORD_ID
+from stablecopy.items import Page
+from stablecopy.listings import ListingKind, looks_like_xml, read_listing
+from stablecopy.seeds import check_seeds, read_seed_file
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+META_HOPS = "stablecopy_hops"
+META_HOSTS = "stablecopy_hosts"
+# Linked PDFs are worth archiving from news pages; images, media and archives are not followed.
+FOLLOWED_EXTENSIONS = [ext for ext in IGNORED_EXTENSIONS if ext != "pdf"]
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _split(value: Any) -> list[str]:
+    """Spider arguments arrive as text: one value, or several separated by commas or newlines."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [part.strip() for part in re.split(r"[,\n]", str(value)) if part.strip()]
+
+
+class ArticlesSpider(Spider):
+    """Capture news articles from seed URLs, seed files, sitemaps and feeds.
+
+    Spider arguments (`scrapy crawl articles -a url=... -a seeds=FILE -a follow=1 -a depth=2
+    -a allow=REGEX -a deny=REGEX`) override the STABLECOPY_SEED_* / FOLLOW / DEPTH / ALLOW / DENY
+    settings, which is what the stablecopy CLI sets.
+    """
+
+    name = "articles"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._arguments = {
+            key: kwargs.pop(key)
+            for key in ("url", "seeds", "follow", "depth", "allow", "deny")
+            if key in kwargs
+        }
+        super().__init__(*args, **kwargs)
+        self.seed_urls: list[str] = []
+        self.follow = False
+        self.depth = 1
+        self.allow: list[re.Pattern[str]] = []
+        self.deny: list[re.Pattern[str]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.configure(crawler.settings)
+        return spider
+
+    def configure(self, settings: BaseSettings) -> None:
+        given = self._arguments
+        urls = _split(given["url"]) if "url" in given else settings.getlist("STABLECOPY_SEED_URLS")
+        files = (
+            _split(given["seeds"])
+            if "seeds" in given
+            else settings.getlist("STABLECOPY_SEED_FILES")
+        )
+        seeds, problems = check_seeds(urls)
+        for path in files:
+            more, more_problems = read_seed_file(path)
+            seeds.extend(more)
+            problems.extend(more_problems)
+        for problem in problems:
+            logger.warning("skipping seed: %s", problem)
+        self.seed_urls = list(dict.fromkeys(seeds))
+        self.follow = (
+            _truthy(given["follow"]) if "follow" in given else settings.getbool("STABLECOPY_FOLLOW")
+        )
+        self.depth = (
+            int(given["depth"]) if "depth" in given else settings.getint("STABLECOPY_DEPTH")
+        )
+        allow = _split(given["allow"]) if "allow" in given else settings.getlist("STABLECOPY_ALLOW")
+        deny = _split(given["deny"]) if "deny" in given else settings.getlist("STABLECOPY_DENY")
+        self.allow = [re.compile(pattern) for pattern in allow]
+        self.deny = [re.compile(pattern) for pattern in deny]
+        self.links = LinkExtractor(
+            tags=("a", "area"),
+            attrs=("href",),
+            deny_extensions=FOLLOWED_EXTENSIONS,
+        )
+        if not self.seed_urls:
+            logger.error("no valid seed URL: nothing to crawl")
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.seed_urls:
+            yield Request(
+                url, callback=self.parse_seed, errback=self.fetch_failed, meta={META_HOPS: 0}
+            )
+
+    def in_scope(self, url: str) -> bool:
+        """Whether a listed or linked URL passes --allow / --deny (seeds always do)."""
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return False
+        if self.allow and not any(p.search(url) for p in self.allow):
+            return False
+        return not any(p.search(url) for p in self.deny)
+
+    # --- callbacks -------------------------------------------------------------------------------
+
+    def fetch_failed(self, failure: Failure) -> None:
+        """A fetch that got no usable response. The archive layer has catalogued it and Scrapy's
+        retry middleware has logged it; the crawl goes on."""
+        logger.debug("fetch failed: %s", failure.getErrorMessage())
+
+    def parse_seed(self, response: Response) -> Iterator[Any]:
+        """A seed: a listing (sitemap, index, feed) if it reads as one, otherwise a page."""
+        if looks_like_xml(response.body):
+            listing = read_listing(response.body, response.url)
+            if listing is not None:
+                yield from self._listed(listing.kind, listing.urls, response)
+                return
+        yield from self.parse_page(response)
+
+    def _listed(self, kind: ListingKind, urls: Iterable[str], response: Response) -> Iterator[Any]:
+        wanted = [url for url in urls if self.in_scope(url)]
+        logger.info("%s %s lists %d URLs in scope", kind, response.url, len(wanted))
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"stablecopy/listed/{kind}", len(wanted))
+        # Listed pages are one hop from their listing, and always captured whatever --depth says;
+        # the sitemaps an index lists are listings themselves, at the index's own hop.
+        hops = response.meta.get(META_HOPS, 0)
+        callback = self.parse_seed
+        if kind is not ListingKind.SITEMAP_INDEX:
+            callback, hops = self.parse_page, hops + 1
+        for url in wanted:
+            yield Request(url, callback=callback, errback=self.fetch_failed, meta={META_HOPS: hops})
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        """An archived page: hand HTML to extraction; follow its in-site links when asked."""
+        if not isinstance(response, HtmlResponse):
+            return
+        record_id = response.meta.get(META_RECORD_ID)
+        if record_id and 200 <= response.status < 300:
+            yield Page(url=response.url, record_id=record_id, html=response.text)
+        hops = response.meta.get(META_HOPS, 0)
+        if not self.follow or hops >= self.depth:
+            return
+        # The site whose links are followed: inherited from the linking page; a seed, or a page a
+        # sitemap or feed lists, starts its own site: its host and every host it redirected through.
+        hosts = set(response.meta.get(META_HOSTS, ()))
+        if not hosts:
+            chain = [*response.meta.get("redirect_urls", []), response.url]
+            hosts = {urlsplit(url).hostname or "" for url in chain} - {""}
+        for link in self.links.extract_links(response):
+            if urlsplit(link.url).hostname in hosts and self.in_scope(link.url):
+                yield Request(
+                    link.url,
+                    callback=self.parse_page,
+                    errback=self.fetch_failed,
+                    meta={META_HOPS: hops + 1, META_HOSTS: tuple(sorted(hosts))},
+                )

@@ -1,0 +1,160 @@
+"""The command line: every command documented, expected failures as one `Error:` line, exit codes."""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from sqlalchemy import select
+from warcio.cli import main as warcio_main
+
+from stablecopy.catalog.models import Capture, Crawl
+from stablecopy.catalog.session import open_catalog
+from stablecopy.cli import cli
+from stablecopy.layout import DataLayout
+from stablecopy.samplesite.server import SiteServer
+from tests.helpers import FAST, raw_records, run_cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("Error:")]
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
+    command = cli.commands[name]
+    assert command.help
+    assert f"stablecopy {name}" in README
+    assert "--data-dir" in [opt for p in command.params for opt in getattr(p, "opts", [])]
+    assert "--db" in [opt for p in command.params for opt in getattr(p, "opts", [])]
+
+
+def test_every_crawl_option_is_in_the_readme() -> None:
+    for param in cli.commands["crawl"].params:
+        if isinstance(param, click.Option):
+            assert any(opt in README for opt in param.opts), param.opts
+
+
+def test_no_valid_seed_is_one_error_line(tmp_path: Path) -> None:
+    result = run_cli("crawl", "ftp://x.example/", "--data-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == ["Error: no valid seed URL to crawl"]
+    assert "Warning: skipping seed command line: unsupported scheme 'ftp'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unwritable_data_dir_fails_at_start_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_cli("crawl", "https://news.example/", "--data-dir", str(blocker / "data"))
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert line.startswith(f"Error: cannot write to the data directory {blocker / 'data'}")
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_catalogue_url_fails_at_start_with_one_line(tmp_path: Path) -> None:
+    result = run_cli("crawl", "https://news.example/", "--data-dir", str(tmp_path), "--db", "x:y")
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == ["Error: not a database URL: 'x:y'"]
+
+
+def test_bad_setting_syntax_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli(
+        "crawl", "https://news.example/", "--data-dir", str(tmp_path), "-s", "NOEQUALS"
+    )
+    assert result.returncode == 2
+    assert "expected KEY=VALUE" in result.stderr
+
+
+def test_reading_a_data_dir_that_has_no_catalogue_says_so(tmp_path: Path) -> None:
+    result = run_cli("captures", "--data-dir", str(tmp_path / "typo"))
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [
+        f"Error: no catalogue at {tmp_path / 'typo' / 'stablecopy.db'} (nothing crawled there yet?)"
+    ]
+
+
+def test_show_unknown_capture_is_one_error_line(tmp_path: Path) -> None:
+    open_catalog(DataLayout.create(tmp_path).db_url).dispose()
+    result = run_cli("show", "999", "--data-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == ["Error: there is no capture 999"]
+
+
+def test_environment_names_the_data_dir_for_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "from-env").mkdir()
+    open_catalog(DataLayout.create(tmp_path / "from-env").db_url).dispose()
+    env = {**os.environ, "STABLECOPY_DATA_DIR": str(tmp_path / "from-env")}
+    result = subprocess.run(
+        [sys.executable, "-m", "stablecopy", "captures", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # an empty catalogue, found where the environment said
+    elsewhere = subprocess.run(
+        [sys.executable, "-m", "stablecopy", "captures", "--data-dir", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert elsewhere.returncode == 1  # the option still wins over the environment
+
+
+def test_version_is_printed() -> None:
+    result = run_cli("--version")
+    assert re.match(r"stablecopy, version \d+\.\d+", result.stdout)
+
+
+def _file_size_limit() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+
+def test_a_failed_warc_write_stops_the_crawl_and_the_exit_status_says_so(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    """A real write failure: the kernel refuses to grow the WARC file past RLIMIT_FSIZE."""
+    data = tmp_path / "data"
+    result = run_cli(
+        "crawl",
+        site.url("/"),
+        site.url("/test/noise"),
+        "--data-dir", str(data),
+        *FAST,
+        preexec_fn=_file_size_limit,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    (line,) = error_lines(result.stderr)
+    assert re.match(r"Error: \d+ write error\(s\); the crawl stopped \(warc_write_failed\)", line)
+    assert "WARC write failed while archiving" in result.stderr
+    assert "Traceback" not in result.stderr
+    layout = DataLayout.create(data)
+    warcs = sorted(layout.warc_dir.iterdir())
+    for path in warcs:
+        assert not path.name.endswith(".open")
+        with pytest.raises(SystemExit) as exited:
+            warcio_main(["check", str(path)])
+        assert exited.value.code == 0
+    engine = open_catalog(layout.db_url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(Capture.record_id, Capture.warc_file)).all()
+        crawl = connection.execute(select(Crawl.status, Crawl.finish_reason)).one()
+    engine.dispose()
+    assert tuple(crawl) == ("failed", "warc_write_failed")
+    in_files = {r.headers["WARC-Record-ID"] for path in warcs for r in raw_records(path)}
+    assert rows
+    assert {record_id for record_id, _ in rows} <= in_files

@@ -1,0 +1,32 @@
+"""`make demo`'s program: serves the sample site, crawls it, prints captures and one clean text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from stablecopy.samplesite.pages import SEED_BOILERPLATE, seed_article
+
+
+def test_demo_crawls_the_sample_site_and_shows_a_clean_article(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stablecopy.samplesite.demo", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "$ stablecopy crawl" in out
+    assert "$ stablecopy captures --crawl 1" in out
+    assert "payload_sha256" in out
+    text = out.split("--text", 1)[1]
+    article = seed_article()
+    for paragraph in article.paragraphs:
+        assert " ".join(paragraph.split()) in " ".join(text.split())
+    for chrome in SEED_BOILERPLATE:
+        assert chrome not in text
+    assert "Crawl 1 finished" in result.stderr
