@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -281,18 +282,32 @@ def captures(
             for capture in rows:
                 click.echo(json.dumps(capture_json(capture), ensure_ascii=False))
             return
-        table = Table("id", "fetched (UTC)", "status", "type", "bytes", "url", "title")
-        for capture in rows:
-            table.add_row(
-                str(capture.id),
-                capture.fetched_at.strftime("%Y-%m-%d %H:%M:%S"),
-                str(capture.status),
-                (capture.content_type or "").split(";")[0],
-                str(capture.payload_length),
-                capture.url,
-                (capture.extraction.title or "") if capture.extraction else "",
-            )
-        out.print(table)
+        out.print(_captures_table(rows))
+
+
+def _captures_table(rows: Sequence[Capture]) -> Table:
+    """Narrow columns that never wrap, the URL folded whole, the title when there is room."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("id", "fetched (UTC)", "status", "type", "bytes"):
+        table.add_column(name, no_wrap=True, justify="right" if name in ("id", "bytes") else "left")
+    table.add_column("url", overflow="fold", min_width=24)
+    with_titles = out.width >= 120
+    if with_titles:
+        table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=40)
+    for capture in rows:
+        mime = (capture.content_type or "").split(";")[0].strip()
+        cells = [
+            str(capture.id),
+            capture.fetched_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(capture.status),
+            mime.split("/")[-1][:12],
+            str(capture.payload_length),
+            capture.url,
+        ]
+        if with_titles:
+            cells.append((capture.extraction.title or "") if capture.extraction else "")
+        table.add_row(*cells)
+    return table
 
 
 @cli.command()

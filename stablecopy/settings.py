@@ -26,6 +26,13 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 0.25
+# What every request asks for. Only gzip and deflate bodies: every WARC reader and replay tool
+# decodes those (brotli and zstd would tie replay to optional libraries for as long as the archive
+# lives). No Accept-Language, so sites serve their default edition rather than an English one.
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Encoding": "gzip, deflate",
+}
 # Give up on a fetch after this many seconds; the failure is catalogued.
 DOWNLOAD_TIMEOUT = 60
 # Retry connection failures and 5xx twice; every attempt that got a response is archived.

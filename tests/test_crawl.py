@@ -185,6 +185,13 @@ def test_request_records_keep_query_and_host_but_never_cookies(
     assert any("ledger_session=4f1c2a" in headers["Cookie"] for headers in sent)
 
 
+def test_requests_ask_only_for_encodings_every_replay_tool_decodes(full_crawl: CrawlRun) -> None:
+    for record in records(full_crawl):
+        if record.type == "request":
+            assert header_values(record.block, "Accept-Encoding") == [b"gzip, deflate"]
+            assert not header_values(record.block, "Accept-Language")
+
+
 def test_redirect_hops_each_get_a_response_record(full_crawl: CrawlRun, site: SiteServer) -> None:
     (hop,) = responses(full_crawl)[site.url("/news/2023/old-link-to-iran-story")]
     head, _ = hop.http_split()
@@ -365,6 +372,14 @@ def test_oversized_body_is_archived_truncated(full_crawl: CrawlRun, site: SiteSe
         row = session.scalars(select(Capture).where(Capture.url == site.url("/test/huge"))).one()
         assert row.truncated == "length"
         assert row.payload_length == RESPONSE_LIMIT
+
+
+def test_truncated_pages_get_no_clean_text(full_crawl: CrawlRun, site: SiteServer) -> None:
+    with full_crawl.session() as session:
+        for path in ("/test/huge", "/test/reset-mid-body"):
+            row = session.scalars(select(Capture).where(Capture.url == site.url(path))).one()
+            assert row.truncated
+            assert row.extraction is None
 
 
 def test_body_cut_by_a_reset_is_archived_as_disconnect(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from stablecopy.catalog.models import Capture
+from stablecopy.catalog.models import Capture, Extraction
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.pages import articles
 from stablecopy.samplesite.server import SiteServer
-from tests.helpers import FAST, run_cli
+from tests.helpers import FAST, raw_records, run_cli
 
 ARTICLES = [a.path for a in articles()]
 
@@ -24,6 +24,19 @@ def crawled(site: SiteServer, tmp_path: Path, *args: str) -> set[str]:
         urls = {url.removeprefix(site.base) for url in connection.scalars(select(Capture.url))}
     engine.dispose()
     return urls
+
+
+def test_capture_only_crawl_writes_no_text_records(site: SiteServer, tmp_path: Path) -> None:
+    urls = crawled(site, tmp_path, site.url("/feed.xml"), "-s", "STABLECOPY_EXTRACT_ENABLED=False")
+    assert set(ARTICLES) <= urls
+    engine = open_catalog(DataLayout.create(tmp_path).db_url)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Extraction)) == 0
+    engine.dispose()
+    types = {
+        r.type for path in DataLayout.create(tmp_path).warc_dir.iterdir() for r in raw_records(path)
+    }
+    assert types == {"warcinfo", "request", "response"}
 
 
 def test_feed_seed_captures_the_articles_it_lists_and_nothing_else(

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
-import platform
-import socket
-import sys
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from scrapy import signals as scrapy_signals
@@ -21,9 +17,9 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
-from stablecopy import __version__
 from stablecopy import signals as sc_signals
 from stablecopy.archive import records
+from stablecopy.archive.warcinfo import CrawlInfo, extraction_fields
 from stablecopy.archive.writer import ClosedFile, WarcWriter
 from stablecopy.events import (
     ArchivedText,
@@ -34,7 +30,7 @@ from stablecopy.events import (
     RecordLocation,
     WarcFileClosed,
 )
-from stablecopy.extract.result import ExtractResult, ExtractStatus
+from stablecopy.extract.result import ExtractStatus
 from stablecopy.layout import DataLayout
 
 if TYPE_CHECKING:
@@ -57,24 +53,10 @@ _ARCHIVED_SCHEMES = ("http", "https")
 _FATAL_ERRNOS = {
     errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM,
 }  # fmt: skip
-_RECONSTRUCTION_NOTE = (
-    "Records are written from Scrapy's view of each exchange. Request records are reconstructed "
-    "from Scrapy's Request (request line with query, Host, the headers Scrapy sent; redacted headers "
-    "removed). Response bodies are stored as received: de-chunked, content-encoding kept. Response "
-    "reason phrases come from the status code; header names are as Twisted/Scrapy normalised them."
-)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _software() -> str:
-    parts = [f"stablecopy/{__version__}"]
-    for dist in ("scrapy", "twisted", "warcio"):
-        parts.append(f"{dist}/{version(dist)}")
-    parts.append(f"python/{platform.python_version()}")
-    return " ".join(parts)
 
 
 class WarcCapture:
@@ -88,19 +70,21 @@ class WarcCapture:
         self.download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         self.redact = settings.getlist("STABLECOPY_REDACT_HEADERS")
         self.crawl_id: int = settings.getint("STABLECOPY_CRAWL_ID")
-        self._info = {
-            "operator": settings.get("STABLECOPY_OPERATOR") or "",
-            "contact": settings.get("STABLECOPY_CONTACT_URL") or "",
-            "description": settings.get("STABLECOPY_DESCRIPTION") or "",
-            "robots": "classic" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-            "user_agent": settings.get("USER_AGENT") or "",
-        }
+        self.info = CrawlInfo(
+            operator=settings.get("STABLECOPY_OPERATOR") or "",
+            contact=settings.get("STABLECOPY_CONTACT_URL") or "",
+            description=settings.get("STABLECOPY_DESCRIPTION") or "",
+            obeys_robots=settings.getbool("ROBOTSTXT_OBEY"),
+            user_agent=settings.get("USER_AGENT") or "",
+            redacted_headers=tuple(self.redact),
+            max_response_size=self.max_response_size,
+        )
         self.writer = WarcWriter(
             directory=self.layout.warc_dir,
             prefix=settings.get("STABLECOPY_WARC_PREFIX"),
             max_size=settings.getint("STABLECOPY_WARC_MAX_SIZE"),
             gzip_level=settings.getint("STABLECOPY_WARC_GZIP_LEVEL"),
-            warcinfo_fields=self._warcinfo_fields,
+            warcinfo_fields=lambda _filename: self.info.fields(self.crawl_id),
             on_close=self._file_closed,
         )
         self.failed = False
@@ -161,6 +145,7 @@ class WarcCapture:
             self._write_failed(f"archiving {response.url}", exc)
             return response
         request.meta[META_RECORD_ID] = captured.record_id
+        request.meta[META_TRUNCATED] = captured.truncated
         self.crawler.signals.send_catch_log(sc_signals.capture_archived, capture=captured)
         return response
 
@@ -258,7 +243,11 @@ class WarcCapture:
                     text.url, result.text, text.record_id, records.new_record_id(), now, warcinfo_id
                 )
                 group.append(conversion)
-            fields = _extraction_fields(result, conversion)
+            fields = extraction_fields(
+                result,
+                conversion.payload_digest if conversion else None,
+                conversion.record_id if conversion else None,
+            )
             metadata = records.metadata_record(
                 text.url, fields, text.record_id, records.new_record_id(), now, warcinfo_id
             )
@@ -318,53 +307,3 @@ class WarcCapture:
                 logger.error("stopping the crawl: the archive cannot be written")
                 closing = deferred_from_coro(engine.close_spider_async(reason="warc_write_failed"))
                 closing.addErrback(lambda failure: logger.error("could not stop: %s", failure))
-
-    def _warcinfo_fields(self, filename: str) -> list[tuple[str, str]]:
-        info = self._info
-        crawl = str(self.crawl_id) if self.crawl_id else ""
-        return [
-            ("software", _software()),
-            ("format", "WARC file version 1.1"),
-            (
-                "conformsTo",
-                "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-            ),
-            ("isPartOf", f"stablecopy-crawl-{crawl}" if crawl else ""),
-            ("operator", info["operator"] or info["contact"]),
-            ("description", info["description"]),
-            ("hostname", socket.gethostname()),
-            ("robots", info["robots"]),
-            ("http-header-user-agent", info["user_agent"]),
-            ("stablecopy-crawl-id", crawl),
-            ("stablecopy-contact", info["contact"]),
-            ("stablecopy-digest-algorithm", "sha256, lowercase hex (block and payload digests)"),
-            ("stablecopy-redacted-request-headers", ", ".join(self.redact) or "none"),
-            ("stablecopy-max-response-size", str(self.max_response_size)),
-            ("stablecopy-capture-method", _RECONSTRUCTION_NOTE),
-            ("stablecopy-platform", f"{platform.platform()}; {sys.implementation.name}"),
-        ]
-
-
-def _extraction_fields(
-    result: ExtractResult, conversion: records.BuiltRecord | None
-) -> list[tuple[str, str]]:
-    options = "; ".join(f"{key}={value}" for key, value in sorted(result.options.items()))
-    return [
-        ("extractor", result.extractor),
-        ("extractor-version", result.extractor_version),
-        ("extractor-options", options),
-        ("extraction-status", str(result.status)),
-        ("extraction-error", result.error or ""),
-        ("removed-consent-elements", str(result.removed_consent_elements)),
-        ("title", result.title or ""),
-        ("author", result.author or ""),
-        ("published", result.published or ""),
-        ("language", result.language or ""),
-        ("site-name", result.site_name or ""),
-        (
-            "text-digest",
-            conversion.payload_digest if conversion and conversion.payload_digest else "",
-        ),
-        ("text-length", str(len(result.text))),
-        ("conversion-record", conversion.record_id if conversion else ""),
-    ]

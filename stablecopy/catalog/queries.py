@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
-from stablecopy.catalog.models import Capture, Crawl, FetchFailure, WarcFile
+from stablecopy.catalog.models import Capture
 
 
 def _captures(url: str | None, crawl_id: int | None) -> Select[Capture]:
@@ -34,23 +34,3 @@ def list_captures(
 
 def get_capture(session: Session, capture_id: int) -> Capture | None:
     return session.scalars(_captures(None, None).where(Capture.id == capture_id)).unique().first()
-
-
-def get_crawl(session: Session, crawl_id: int) -> Crawl | None:
-    return session.get(Crawl, crawl_id)
-
-
-def crawl_failures(session: Session, crawl_id: int) -> Sequence[FetchFailure]:
-    query = select(FetchFailure).where(FetchFailure.crawl_id == crawl_id).order_by(FetchFailure.id)
-    return session.scalars(query).all()
-
-
-def crawl_files(session: Session, crawl_id: int) -> Sequence[WarcFile]:
-    return session.scalars(
-        select(WarcFile).where(WarcFile.crawl_id == crawl_id).order_by(WarcFile.id)
-    ).all()
-
-
-def count_captures(session: Session, crawl_id: int) -> int:
-    query = select(func.count()).select_from(Capture).where(Capture.crawl_id == crawl_id)
-    return session.scalar(query) or 0

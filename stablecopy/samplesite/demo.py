@@ -29,7 +29,7 @@ def run(*args: str) -> int:
 def main(data_dir: str = "stablecopy-data") -> int:
     layout = DataLayout.create(data_dir)
     with SiteServer() as site:
-        print(f"Sample news site ({SiteServer.__module__}) serving on {site.base}")
+        print(f"Sample news site serving on {site.base}")
         status = run(
             "crawl",
             site.url("/"),

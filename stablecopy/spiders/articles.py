@@ -19,7 +19,7 @@ from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 
-from stablecopy.archive.capture import META_RECORD_ID
+from stablecopy.archive.capture import META_RECORD_ID, META_TRUNCATED
 from stablecopy.items import Page
 from stablecopy.listings import ListingKind, looks_like_xml, read_listing
 from stablecopy.seeds import check_seeds, read_seed_file
@@ -73,6 +73,7 @@ class ArticlesSpider(Spider):
         super().__init__(*args, **kwargs)
         self.seed_urls: list[str] = []
         self.follow = False
+        self.extract = True
         self.depth = 1
         self.allow: list[re.Pattern[str]] = []
         self.deny: list[re.Pattern[str]] = []
@@ -99,6 +100,7 @@ class ArticlesSpider(Spider):
         for problem in problems:
             logger.warning("skipping seed: %s", problem)
         self.seed_urls = list(dict.fromkeys(seeds))
+        self.extract = settings.getbool("STABLECOPY_EXTRACT_ENABLED")
         self.follow = (
             _truthy(given["follow"]) if "follow" in given else settings.getbool("STABLECOPY_FOLLOW")
         )
@@ -165,8 +167,10 @@ class ArticlesSpider(Spider):
         """An archived page: hand HTML to extraction; follow its in-site links when asked."""
         if not isinstance(response, HtmlResponse):
             return
+        # Clean text only of whole pages: a truncated body would give a truncated article.
         record_id = response.meta.get(META_RECORD_ID)
-        if record_id and 200 <= response.status < 300:
+        whole = not response.meta.get(META_TRUNCATED)
+        if self.extract and record_id and whole and 200 <= response.status < 300:
             yield Page(url=response.url, record_id=record_id, html=response.text)
         hops = response.meta.get(META_HOPS, 0)
         if not self.follow or hops >= self.depth:

@@ -1,0 +1,84 @@
+"""What every WARC file says about itself (warcinfo fields), and how a page's clean text was made."""
+
+from __future__ import annotations
+
+import platform
+import socket
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from stablecopy import __version__
+from stablecopy.extract.result import ExtractResult
+
+CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+CAPTURE_METHOD = (
+    "Records are written from Scrapy's view of each exchange. Request records are reconstructed "
+    "from Scrapy's Request (request line with query, Host, the headers Scrapy sent; redacted headers "
+    "removed). Response bodies are stored as received: de-chunked, content-encoding kept. Response "
+    "reason phrases come from the status code; header names are as Twisted/Scrapy normalised them."
+)
+
+
+def software() -> str:
+    parts = [f"stablecopy/{__version__}"]
+    parts.extend(f"{dist}/{version(dist)}" for dist in ("scrapy", "twisted", "warcio"))
+    parts.append(f"python/{platform.python_version()}")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class CrawlInfo:
+    """Facts about a crawl known when it starts, and that will not change."""
+
+    operator: str
+    contact: str
+    description: str
+    obeys_robots: bool
+    user_agent: str
+    redacted_headers: tuple[str, ...]
+    max_response_size: int
+
+    def fields(self, crawl_id: int | None) -> list[tuple[str, str]]:
+        crawl = str(crawl_id) if crawl_id else ""
+        return [
+            ("software", software()),
+            ("format", "WARC file version 1.1"),
+            ("conformsTo", CONFORMS_TO),
+            ("isPartOf", f"stablecopy-crawl-{crawl}" if crawl else ""),
+            ("operator", self.operator or self.contact),
+            ("description", self.description),
+            ("hostname", socket.gethostname()),
+            ("robots", "classic" if self.obeys_robots else "ignore"),
+            ("http-header-user-agent", self.user_agent),
+            ("stablecopy-crawl-id", crawl),
+            ("stablecopy-contact", self.contact),
+            ("stablecopy-digest-algorithm", "sha256, lowercase hex (block and payload digests)"),
+            ("stablecopy-redacted-request-headers", ", ".join(self.redacted_headers) or "none"),
+            ("stablecopy-max-response-size", str(self.max_response_size)),
+            ("stablecopy-capture-method", CAPTURE_METHOD),
+            ("stablecopy-platform", platform.platform()),
+        ]
+
+
+def extraction_fields(
+    result: ExtractResult, text_digest: str | None, conversion_id: str | None
+) -> list[tuple[str, str]]:
+    """The metadata record of an extraction: outcome, page metadata, extractor and options."""
+    options = "; ".join(f"{key}={value}" for key, value in sorted(result.options.items()))
+    return [
+        ("extractor", result.extractor),
+        ("extractor-version", result.extractor_version),
+        ("extractor-options", options),
+        ("extraction-status", str(result.status)),
+        ("extraction-error", result.error or ""),
+        ("removed-consent-elements", str(result.removed_consent_elements)),
+        ("title", result.title or ""),
+        ("author", result.author or ""),
+        ("published", result.published or ""),
+        ("language", result.language or ""),
+        ("site-name", result.site_name or ""),
+        ("description", result.description or ""),
+        ("text-digest", text_digest or ""),
+        ("text-length", str(len(result.text))),
+        ("conversion-record", conversion_id or ""),
+    ]
