@@ -98,3 +98,73 @@ def test_extra_rule_files_extend_the_bundled_rules(tmp_path: pytest.TempPathFact
     )
     # A site-specific rule stays on its site.
     assert "Agree and continue reading" in extract_text(html, "https://other.example/a", tuned).text
+
+
+HAND_MADE = {
+    "it": "Utilizziamo i cookie per garantire la migliore esperienza sul nostro sito web.",
+    "nl": "Deze website maakt gebruik van cookies om uw ervaring te verbeteren.",
+    "pt": "Este site utiliza cookies para melhorar a sua experiência de navegação.",
+    "pl": "Ta strona używa plików cookie w celu świadczenia usług na najwyższym poziomie.",
+    "sv": "Vi använder cookies för att ge dig den bästa upplevelsen av vår webbplats.",
+    "da": "Denne hjemmeside bruger cookies til statistik og tilpasning af indhold.",
+    "fi": "Käytämme evästeitä parantaaksemme sivuston käyttökokemusta.",
+    "cs": "Tento web používá soubory cookies k poskytování služeb a analýze návštěvnosti.",
+    "ru": "Мы используем файлы cookie, чтобы сделать сайт удобнее для вас.",
+    "tr": "Bu web sitesi çerezler kullanmaktadır; siteyi kullanarak çerezleri kabul edersiniz.",
+    "ja": "当サイトではサービス向上のためにクッキー（Cookie）を使用しています。",
+    "en-statement": "Our website uses cookies to improve its performance and your experience.",
+    "de-statement": "Unsere Webseite nutzt Cookies, damit wir Ihnen das beste Angebot machen.",
+    "fr-statement": "Notre site utilise des cookies pour mesurer l'audience et vous proposer des offres.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(HAND_MADE))
+def test_hand_made_banners_in_many_languages_are_removed(language: str) -> None:
+    banner = (
+        f'<div class="notice-{language}"><p>{HAND_MADE[language]}</p>'
+        '<a href="/privacy">Info</a> <button type="button">OK</button></div>'
+    )
+    article = pages.translated_article()
+    result = extract_text(
+        pages.render_article(article, banner, "inside"), "https://x.example/a", OPTIONS
+    )
+    assert HAND_MADE[language][:30] not in result.text
+    for paragraph in article.paragraphs:
+        assert normalised(paragraph) in normalised(result.text)
+
+
+@pytest.mark.parametrize(
+    "banner",
+    [
+        (
+            '<div id="footer_tc_privacy"><div id="footer_tc_privacy_text">Avec votre accord, nos '
+            "partenaires et nous utilisons des cookies pour stocker des informations.</div></div>"
+        ),
+        (
+            '<div id="fides-overlay"><div id="fides-banner">Your data choices: this site shares '
+            "personal information with partners for advertising.</div></div>"
+        ),
+        '<div class="sqs-cookie-banner-v2"><p>Diese Website sammelt Statistiken zur Nutzung.</p></div>',
+        '<section aria-label="Cookie consent"><p>Partners and we process data for ads.</p></section>',
+    ],
+    ids=["commanders-act", "fides", "squarespace", "aria-label"],
+)
+def test_more_consent_managers_are_removed_by_their_containers(banner: str) -> None:
+    article = pages.seed_article()
+    result = extract_text(
+        pages.render_article(article, banner, "inside"), "https://x.example/a", OPTIONS
+    )
+    assert result.removed_consent_elements == 1
+    inner = words(banner)
+    assert " ".join(inner[:5]) not in normalised(result.text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["저희는 더 나은 서비스를 위해 쿠키를 사용합니다.", "我们使用cookie来改善您的浏览体验。"],
+    ids=["ko", "zh"],
+)
+def test_banners_in_scripts_without_spaces_are_removed(text: str) -> None:
+    banner = f'<div class="n"><p>{text}</p><button>OK</button></div>'
+    html = pages.render_article(pages.seed_article(), banner, "before")
+    assert text not in extract_text(html, "https://x.example/a", OPTIONS).text

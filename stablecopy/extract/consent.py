@@ -37,10 +37,13 @@ _UNSUPPORTED = ("#?#", "#$#", "#@#", "#%#", "##+js", ":-abp-", ":has-text(", ":s
 # A banner talks about cookies, trackers or consent (in the languages the phrase list covers).
 _BANNER_WORDS = re.compile(
     r"cookie|クッキー|쿠키|куки|tracker|traceur|rastreador|consent|einwilligung|zustimmung"
-    r"|consentement|consentimiento|consenso|toestemming|consentimento|datenschutz",
+    r"|consentement|consentimiento|consenso|toestemming|consentimento|datenschutz|evästei"
+    r"|informasjonskapsl|kakor|çerez|süti|ciasteczk|zgod",
     re.IGNORECASE,
 )
 _MAX_BANNER_TEXT = 1500
+_MIN_BANNER_TEXT = 24  # "Cookie policy" in a footer is a link, not a banner
+_LINK_TAGS = {"a", "button", "label", "option", "li", "title", "input", "select", "textarea"}
 # Inside a banner's wrapper: controls and labels ("OK", "Learn more"), never article prose.
 _CONTROL_TAGS = {"a", "button", "input", "select", "label", "img", "svg", "br", "hr", "script",
                  "style", "noscript", "form", "ul"}  # fmt: skip
@@ -136,9 +139,7 @@ def load_rules(
         id_parts=re.compile("|".join(parts["id"])) if parts["id"] else None,
         class_parts=re.compile("|".join(parts["class"])) if parts["class"] else None,
         xpath=_merged_xpath(xpaths),
-        phrases=re.compile(r"^(?:" + "|".join(phrases) + r")\b", re.IGNORECASE)
-        if phrases
-        else None,
+        phrases=re.compile(r"^(?:" + "|".join(phrases) + ")", re.IGNORECASE) if phrases else None,
         site_selectors={domain: tuple(paths) for domain, paths in site.items()},
         fingerprint=f"sha256:{digest.hexdigest()}",
     )
@@ -255,16 +256,17 @@ def _banner_envelope(start: HtmlElement) -> HtmlElement:
 
 
 def _matched_by_phrases(tree: HtmlElement, rules: ConsentRules) -> list[HtmlElement]:
+    """Banners found by how they open: a statement about cookies, not a link labelled 'Cookies'."""
     if rules.phrases is None:
         return []
     found = []
     for element in tree.iter():
-        if not isinstance(element.tag, str) or not element.text or not element.text.strip():
+        if not isinstance(element.tag, str) or element.tag.lower() in _LINK_TAGS:
             continue
-        if not rules.phrases.match(element.text.strip()):
+        if not element.text or not rules.phrases.match(element.text.strip()):
             continue
         text = _normalised_text(element)
-        if len(text) > _MAX_BANNER_TEXT or not _BANNER_WORDS.search(text):
+        if not _MIN_BANNER_TEXT <= len(text) <= _MAX_BANNER_TEXT or not _BANNER_WORDS.search(text):
             continue
         if _removable(element) and not _HEADLINE_INSIDE(element):
             found.append(_banner_envelope(element))
