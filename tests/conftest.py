@@ -72,6 +72,8 @@ SEED_FILE = """\
 {base}/test/reset-before-response
 {base}/test/reset-mid-body
 {base}/test/huge
+{base}/test/no-text
+{base}/test/binary-as-html
 {unreachable}
 
 # Lines a seed file must refuse, naming the line

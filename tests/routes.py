@@ -83,7 +83,18 @@ def noise(handler: SiteHandler) -> None:
     )
 
 
+def no_text(handler: SiteHandler) -> None:
+    page = b"<html><head><title>Gallery</title></head><body><img src='/a.jpg'></body></html>"
+    handler.send_resource(Resource(body=page, content_type="text/html; charset=utf-8"))
+
+
+def binary_as_html(handler: SiteHandler) -> None:
+    handler.send_resource(Resource(body=bytes(range(256)) * 40, content_type="text/html"))
+
+
 ROUTES: dict[str, Callable[[SiteHandler], None]] = {
+    "/test/no-text": no_text,
+    "/test/binary-as-html": binary_as_html,
     "/test/stall": stall,
     "/test/reset-before-response": reset_before_response,
     "/test/reset-mid-body": reset_mid_body,

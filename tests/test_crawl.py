@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from warcio.archiveiterator import ArchiveIterator
 from warcio.cli import main as warcio_main
 
 from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, WarcFile
 from stablecopy.samplesite import pages
 from stablecopy.samplesite.server import SiteServer
 from tests.conftest import RESPONSE_LIMIT, CrawlRun
-from tests.helpers import RawRecord, gunzip, raw_records, warcio_records
+from tests.helpers import RawRecord, gunzip, json_lines, raw_records, run_cli, warcio_records
 from tests.routes import huge_body
 
 WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -58,9 +61,9 @@ def test_crawl_finishes_and_reports(full_crawl: CrawlRun) -> None:
 def test_invalid_seed_lines_are_reported_with_file_and_line(full_crawl: CrawlRun) -> None:
     stderr = full_crawl.result.stderr
     seeds = str(full_crawl.seeds_file)
-    assert f"{seeds}:17: unsupported scheme 'ftp'" in stderr
-    assert f"{seeds}:18: unsupported scheme 'javascript'" in stderr
-    assert f"{seeds}:19: a URL cannot contain spaces" in stderr
+    assert f"{seeds}:19: unsupported scheme 'ftp'" in stderr
+    assert f"{seeds}:20: unsupported scheme 'javascript'" in stderr
+    assert f"{seeds}:21: a URL cannot contain spaces" in stderr
 
 
 def test_warcio_check_passes_on_every_file(full_crawl: CrawlRun) -> None:
@@ -178,6 +181,9 @@ def test_request_records_keep_query_and_host_but_never_cookies(
         assert header_values(head, "Host") in ([host], [])
         assert not header_values(head, "Cookie")
         assert not header_values(head, "Authorization")
+        (agent,) = header_values(head, "User-Agent")
+        assert agent.startswith(b"stablecopy/")
+        assert b"+https://" in agent
     query = [r for r in requests if "page=2" in r.headers["WARC-Target-URI"]]
     assert query[0].block.startswith(b"GET /news/?page=2&sort=new HTTP/1.1\r\nHost: " + host)
     # ...while the server did receive the cookies it had set: they were filtered, not absent.
@@ -247,10 +253,36 @@ def test_catalogue_offsets_lead_to_the_right_records(full_crawl: CrawlRun) -> No
         assert record.headers["WARC-Payload-Digest"] == row.payload_digest
         assert record.headers["WARC-Block-Digest"] == row.block_digest
         assert hashlib.sha256(record.http_split()[1]).hexdigest() == row.payload_sha256
+        assert row.payload_digest == f"sha256:{row.payload_sha256}"
         assert (
             row.fetched_at.isoformat(timespec="microseconds").replace("+00:00", "Z")
             == (record.headers["WARC-Date"])
         )
+
+
+def test_warcio_reads_each_catalogued_offset_as_its_response(full_crawl: CrawlRun) -> None:
+    with full_crawl.session() as session:
+        rows = session.scalars(select(Capture)).all()
+    for row in rows:
+        with full_crawl.layout.resolve(row.warc_file).open("rb") as handle:
+            handle.seek(row.warc_offset)
+            record = next(iter(ArchiveIterator(handle)))
+            assert record.rec_type == "response"
+            assert record.rec_headers.get_header("WARC-Record-ID") == row.record_id
+            assert hashlib.sha256(record.raw_stream.read()).hexdigest() == row.payload_sha256
+
+
+def test_a_data_directory_moved_whole_still_resolves(full_crawl: CrawlRun, tmp_path: Path) -> None:
+    moved = tmp_path / "moved"
+    shutil.copytree(full_crawl.data_dir, moved)
+    listed = run_cli("captures", "--json", "--data-dir", str(moved))
+    first_text = next(row for row in json_lines(listed.stdout) if row["text_sha256"])
+    shown = run_cli("show", str(first_text["id"]), "--text", "--data-dir", str(moved))
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        hashlib.sha256(shown.stdout.removesuffix("\n").encode()).hexdigest()
+        == (first_text["text_sha256"])
+    )
 
 
 def raw_records_from_bytes(member: bytes) -> list[RawRecord]:
@@ -338,6 +370,22 @@ def test_extraction_rows_record_the_outcome(full_crawl: CrawlRun) -> None:
         assert row.text_sha256
         assert row.conversion_file
         assert row.extractor == "trafilatura"
+
+
+def test_pages_without_text_get_a_recorded_status(full_crawl: CrawlRun, site: SiteServer) -> None:
+    metadata = {
+        r.headers["WARC-Refers-To"]: r.block.decode("utf-8")
+        for r in records(full_crawl)
+        if r.type == "metadata"
+    }
+    with full_crawl.session() as session:
+        for path, status in (("/test/no-text", "empty"), ("/test/binary-as-html", "not-html")):
+            row = session.scalars(select(Capture).where(Capture.url == site.url(path))).one()
+            assert row.extraction is not None
+            assert row.extraction.status == status
+            assert row.extraction.conversion_record_id is None
+            assert row.extraction.text_sha256 is None
+            assert f"extraction-status: {status}\r\n" in metadata[row.record_id]
 
 
 def test_failed_fetches_are_recorded_without_fake_records(

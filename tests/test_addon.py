@@ -1,0 +1,28 @@
+"""The add-on: the User-Agent names stablecopy and the operator's contact, unless set outright."""
+
+from __future__ import annotations
+
+from scrapy.settings import Settings
+
+from stablecopy import __version__
+from stablecopy.addon import Addon
+
+
+def settings(**cmdline: str) -> Settings:
+    result = Settings()
+    result.setmodule("stablecopy.settings", priority="project")
+    for key, value in cmdline.items():
+        result.set(key, value, priority="cmdline")
+    Addon().update_settings(result)
+    return result
+
+
+def test_user_agent_names_stablecopy_and_the_contact_url() -> None:
+    agent = settings(STABLECOPY_CONTACT_URL="mailto:webarchive@library.example").get("USER_AGENT")
+    assert (
+        agent == f"stablecopy/{__version__} (archival crawler; +mailto:webarchive@library.example)"
+    )
+
+
+def test_an_explicit_user_agent_wins() -> None:
+    assert settings(USER_AGENT="MyArchive/1.0").get("USER_AGENT") == "MyArchive/1.0"
