@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich import box
@@ -25,9 +25,13 @@ from sqlalchemy.orm import Session
 from stablecopy import __version__
 from stablecopy.catalog import queries
 from stablecopy.catalog.models import Capture
+from stablecopy.catalog.recorder import crawl_status
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.seeds import collect_seeds
+
+if TYPE_CHECKING:
+    from stablecopy.runner import CrawlOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(highlight=False, soft_wrap=True)
@@ -247,12 +251,14 @@ def crawl(
         sys.exit(INTERRUPTED)
 
 
-def _print_summary(outcome: Any, layout: DataLayout, log_file: Path) -> None:
+def _print_summary(outcome: CrawlOutcome, layout: DataLayout, log_file: Path) -> None:
     stat = outcome.stat
     extracted = stat("stablecopy/extraction/ok")
     no_text = sum(stat(f"stablecopy/extraction/{s}") for s in ("empty", "not-html", "error"))
+    status = crawl_status(outcome.reason)
+    reason = "" if outcome.reason in ("finished", "shutdown") else f" ({outcome.reason})"
     err.print(
-        f"Crawl {outcome.crawl_id or '?'} {outcome.reason}: "
+        f"Crawl {outcome.crawl_id or '?'} {status}{reason}: "
         f"{stat('stablecopy/captures')} captures ({stat('stablecopy/truncated')} truncated), "
         f"{stat('stablecopy/fetch_failures')} failed fetches, "
         f"{extracted} clean texts ({no_text} pages without text), "

@@ -15,6 +15,7 @@ from stablecopy.samplesite.server import SiteHandler
 
 HUGE_SIZE = 3_000_000
 STALL_SECONDS = 20
+SLOW_SECONDS = 3
 _hits: Counter[str] = Counter()
 _lock = threading.Lock()
 
@@ -42,6 +43,14 @@ def stall(handler: SiteHandler) -> None:
     handler.wfile.flush()
     time.sleep(STALL_SECONDS)
     handler.close_connection = True
+
+
+def slow(handler: SiteHandler) -> None:
+    """A page that takes a few seconds: a download still in flight when a test stops the crawl."""
+    time.sleep(SLOW_SECONDS)
+    handler.send_resource(
+        Resource(body=b"<html><body><p>Late.</p></body></html>", content_type="text/html")
+    )
 
 
 def reset_before_response(handler: SiteHandler) -> None:
@@ -96,6 +105,7 @@ ROUTES: dict[str, Callable[[SiteHandler], None]] = {
     "/test/no-text": no_text,
     "/test/binary-as-html": binary_as_html,
     "/test/stall": stall,
+    "/test/slow": slow,
     "/test/reset-before-response": reset_before_response,
     "/test/reset-mid-body": reset_mid_body,
     "/test/flaky": flaky,

@@ -8,6 +8,7 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -117,6 +118,42 @@ def test_environment_names_the_data_dir_for_the_cli(tmp_path: Path) -> None:
 def test_version_is_printed() -> None:
     result = run_cli("--version")
     assert re.match(r"stablecopy, version \d+\.\d+", result.stdout)
+
+
+def test_sigterm_stops_cleanly_closing_files_and_marking_the_crawl(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "stablecopy", "crawl", site.url("/"), site.url("/test/slow"),
+            "--data-dir", str(data), *FAST, "-s", "DOWNLOAD_TIMEOUT=120",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    layout = DataLayout.create(data)
+    deadline = time.monotonic() + 120
+    while not list(layout.warc_dir.glob("*.open")) if layout.warc_dir.is_dir() else True:
+        assert time.monotonic() < deadline, "the crawl never started writing"
+        time.sleep(0.05)
+    while site.url("/test/slow").removeprefix(site.base) not in [p for _, p, _ in site.requests]:
+        assert time.monotonic() < deadline, "the slow page was never requested"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Crawl 1 interrupted:" in stderr
+    warcs = list(layout.warc_dir.iterdir())
+    assert warcs
+    assert not [p for p in warcs if p.name.endswith(".open")]
+    engine = open_catalog(layout.db_url)
+    with engine.connect() as connection:
+        assert tuple(connection.execute(select(Crawl.status, Crawl.finish_reason)).one()) == (
+            "interrupted",
+            "shutdown",
+        )
+    engine.dispose()
 
 
 def _file_size_limit() -> None:
