@@ -285,6 +285,23 @@ def warcinfo_record(
     return _plain_record("warcinfo", "", "application/warc-fields", warc_fields(fields), headers)
 
 
+def _derived_record(
+    record_type: str,
+    url: str,
+    content_type: str,
+    block: bytes,
+    refers_to: str,
+    record_id: str,
+    date: datetime,
+    warcinfo_id: str | None,
+) -> BuiltRecord:
+    """A record made from a response record later on, pointing back at it with WARC-Refers-To."""
+    url = without_fragment(url)
+    headers = _common(record_type, url, record_id, date, warcinfo_id)
+    headers["WARC-Refers-To"] = refers_to
+    return _plain_record(record_type, url, content_type, block, headers)
+
+
 def conversion_record(
     url: str,
     text: str,
@@ -294,15 +311,10 @@ def conversion_record(
     warcinfo_id: str | None,
 ) -> BuiltRecord:
     """The clean text of a page, derived from (WARC-Refers-To) its response record."""
-    url = without_fragment(url)
-    headers = _common("conversion", url, record_id, date, warcinfo_id)
-    headers["WARC-Refers-To"] = refers_to
-    return _plain_record(
-        "conversion",
-        url,
-        "text/plain; charset=utf-8",
-        text.encode("utf-8"),
-        headers,
+    content_type = "text/plain; charset=utf-8"
+    block = text.encode("utf-8")
+    return _derived_record(
+        "conversion", url, content_type, block, refers_to, record_id, date, warcinfo_id
     )
 
 
@@ -315,7 +327,7 @@ def metadata_record(
     warcinfo_id: str | None,
 ) -> BuiltRecord:
     """Facts about a record (here: how its clean text was made), as application/warc-fields."""
-    url = without_fragment(url)
-    headers = _common("metadata", url, record_id, date, warcinfo_id)
-    headers["WARC-Refers-To"] = refers_to
-    return _plain_record("metadata", url, "application/warc-fields", warc_fields(fields), headers)
+    block = warc_fields(fields)
+    return _derived_record(
+        "metadata", url, "application/warc-fields", block, refers_to, record_id, date, warcinfo_id
+    )
