@@ -1,4 +1,4 @@
-"""A real HTTP/1.1 server for the sample site on 127.0.0.1, port 0, in a background thread.
+"""A real HTTP/1.1 server (HTTPS when given a TLS context) for the sample site on 127.0.0.1, port 0.
 
 Serves Resources as a real server would: gzip only when the client accepts it, chunked framing when
 asked, keep-alive. Tests add dynamic routes (stalls, resets, flaky 5xx) without changing the site.
@@ -7,6 +7,7 @@ asked, keep-alive. Tests add dynamic routes (stalls, resets, flaky 5xx) without 
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,9 +95,14 @@ class SiteServer:
         extra: Callable[[str], dict[str, Resource]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.httpd = SiteHTTPServer((host, port))
-        self.base = f"http://{host}:{self.httpd.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.base = f"{scheme}://{host}:{self.httpd.server_address[1]}"
         self.httpd.resources = build_site(self.base)
         if extra is not None:
             self.httpd.resources.update(extra(self.base))
