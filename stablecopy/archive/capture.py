@@ -158,7 +158,7 @@ class WarcCapture:
         if stats:
             stats.inc_value("stablecopy/fetch_failures")
         failure = FetchFailed(
-            url=request.url,
+            url=records.without_fragment(request.url),
             method=request.method,
             failed_at=_now(),
             error_type=type(exception).__name__,
