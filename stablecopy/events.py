@@ -44,6 +44,7 @@ class Captured:
     record_id: str
     request_record_id: str
     location: RecordLocation
+    request_location: RecordLocation
     redirect_to: str | None = None
 
 
@@ -78,6 +79,7 @@ class ArchivedText:
     conversion_record_id: str | None
     conversion: RecordLocation | None
     metadata_record_id: str
+    metadata: RecordLocation
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,29 @@ def test_catalogue_offsets_lead_to_the_right_records(full_crawl: CrawlRun) -> No
         )
 
 
+def test_request_and_metadata_records_are_located_too(full_crawl: CrawlRun) -> None:
+    by_place = {
+        (f"warcs/{path.name}", r.offset, r.length): r
+        for path in full_crawl.warcs
+        for r in raw_records(path)
+    }
+    with full_crawl.session() as session:
+        captures = session.scalars(select(Capture)).all()
+        extractions = session.scalars(select(Extraction)).all()
+        for capture in captures:
+            request = by_place[(capture.warc_file, capture.request_offset, capture.request_length)]
+            assert request.headers["WARC-Record-ID"] == capture.request_record_id
+            assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", capture.short_id or "")
+        for extraction in extractions:
+            place = (
+                extraction.metadata_file,
+                extraction.metadata_offset,
+                extraction.metadata_length,
+            )
+            assert by_place[place].headers["WARC-Record-ID"] == extraction.metadata_record_id
+    assert len({c.short_id for c in captures}) == len(captures)
+
+
 def test_warcio_reads_each_catalogued_offset_as_its_response(full_crawl: CrawlRun) -> None:
     with full_crawl.session() as session:
         rows = session.scalars(select(Capture)).all()

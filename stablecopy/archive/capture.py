@@ -225,6 +225,7 @@ class WarcCapture:
             record_id=response_id,
             request_record_id=request_id,
             location=location,
+            request_location=self._location(placed[0]),
             redirect_to=(
                 response.urljoin(location_header.decode("latin-1")) if location_header else None
             ),
@@ -267,6 +268,7 @@ class WarcCapture:
             conversion_record_id=conversion.record_id if conversion else None,
             conversion=self._location(placed[0]) if conversion else None,
             metadata_record_id=metadata.record_id,
+            metadata=self._location(placed[-1]),
         )
         self.crawler.signals.send_catch_log(sc_signals.text_archived, text=archived)
 

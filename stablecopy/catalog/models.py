@@ -61,6 +61,7 @@ class Capture(Base):
         Index(None, "url_key", "fetched_at"),
         Index(None, "payload_sha256"),
         Index(None, "fetched_at"),
+        Index(None, "warc_file", "warc_offset"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +85,11 @@ class Capture(Base):
     warc_length: Mapped[int] = mapped_column(BigInteger)
     record_id: Mapped[str] = mapped_column(String(RECORD_ID), unique=True)
     request_record_id: Mapped[str] = mapped_column(String(RECORD_ID))
+    # The request record sits in the same file as the response, just before it.
+    request_offset: Mapped[int | None] = mapped_column(BigInteger)
+    request_length: Mapped[int | None] = mapped_column(BigInteger)
+    # Perma-style citation id (XXXX-XXXX), derived once from record_id and never changed.
+    short_id: Mapped[str | None] = mapped_column(String(9), unique=True)
 
     extraction: Mapped[Extraction | None] = relationship(back_populates="capture")
 
@@ -128,6 +134,9 @@ class Extraction(Base):
     conversion_offset: Mapped[int | None] = mapped_column(BigInteger)
     conversion_length: Mapped[int | None] = mapped_column(BigInteger)
     metadata_record_id: Mapped[str] = mapped_column(String(RECORD_ID))
+    metadata_file: Mapped[str | None] = mapped_column(Text)
+    metadata_offset: Mapped[int | None] = mapped_column(BigInteger)
+    metadata_length: Mapped[int | None] = mapped_column(BigInteger)
 
     capture: Mapped[Capture] = relationship(back_populates="extraction")
 
@@ -145,3 +154,42 @@ class WarcFile(Base):
     records: Mapped[int] = mapped_column(Integer)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FixityRun(Base):
+    """One run of `stablecopy verify`: what it covered and how it came out."""
+
+    __tablename__ = "fixity_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))  # records | files
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON)  # the filters it ran with
+    agent: Mapped[str] = mapped_column(String(255))  # software and version that checked
+    files_checked: Mapped[int] = mapped_column(Integer, default=0)
+    records_checked: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # intact | failed
+
+
+class FixityEvent(Base):
+    """A PREMIS-style fixity check of one object: when, what, algorithm, expected, observed, outcome."""
+
+    __tablename__ = "fixity_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("fixity_runs.id"), index=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    object_kind: Mapped[str] = mapped_column(String(16))  # capture | record | file
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), index=True)
+    warc_file: Mapped[str | None] = mapped_column(Text)
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    record_id: Mapped[str | None] = mapped_column(String(RECORD_ID))
+    algorithm: Mapped[str] = mapped_column(String(16))  # SHA-256
+    expected: Mapped[str | None] = mapped_column(String(DIGEST))
+    observed: Mapped[str | None] = mapped_column(String(DIGEST))
+    outcome: Mapped[str] = mapped_column(String(8))  # pass | fail
+    finding: Mapped[str | None] = mapped_column(String(32))  # what differs, when it failed
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.task import LoopingCall
 
-from stablecopy import __version__
+from stablecopy import __version__, shortid
 from stablecopy import signals as sc_signals
 from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, WarcFile
 from stablecopy.catalog.session import CatalogError, open_catalog, session_factory
@@ -105,6 +105,7 @@ class CatalogRecorder:
         self.crawl: Crawl | None = None
         self._pending = 0
         self._recent: OrderedDict[str, Capture] = OrderedDict()
+        self._pending_short_ids: set[str] = set()
         self._ticker = LoopingCall(self.commit)
         self.failed = False
 
@@ -211,6 +212,9 @@ class CatalogRecorder:
             warc_length=capture.location.length,
             record_id=capture.record_id,
             request_record_id=capture.request_record_id,
+            request_offset=capture.request_location.offset,
+            request_length=capture.request_location.length,
+            short_id=self._short_id(capture.record_id),
         )
         self.session.add(row)
         self._recent[capture.record_id] = row
@@ -266,6 +270,9 @@ class CatalogRecorder:
                 conversion_offset=conversion.offset if conversion else None,
                 conversion_length=conversion.length if conversion else None,
                 metadata_record_id=text.metadata_record_id,
+                metadata_file=text.metadata.warc_file,
+                metadata_offset=text.metadata.offset,
+                metadata_length=text.metadata.length,
             )
         )
         self._added()
@@ -284,6 +291,21 @@ class CatalogRecorder:
         )
         self.commit()
 
+    def _short_id(self, record_id: str) -> str:
+        """The capture's citation id: derived from its record id, the next attempt if taken."""
+        attempt = 0
+        while True:
+            candidate = shortid.derive(record_id, attempt)
+            if candidate not in self._pending_short_ids:
+                with self.session.no_autoflush:
+                    taken = self.session.scalar(
+                        select(Capture.id).where(Capture.short_id == candidate)
+                    )
+                if taken is None:
+                    self._pending_short_ids.add(candidate)
+                    return candidate
+            attempt += 1
+
     # --- committing ------------------------------------------------------------------------------
 
     def _added(self) -> None:
@@ -301,6 +323,7 @@ class CatalogRecorder:
             self._fail("cannot write to the catalogue", exc)
             return
         self._pending = 0
+        self._pending_short_ids.clear()
 
     def _fail(self, what: str, exc: SQLAlchemyError | CatalogError) -> None:
         """The catalogue is unusable: say so once, count it, and stop the crawl cleanly."""
