@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,12 +19,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from rich import box
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from stablecopy import __version__
 from stablecopy.catalog import queries
+from stablecopy.catalog.fixity import capture_history
 from stablecopy.catalog.models import Capture
 from stablecopy.catalog.recorder import crawl_status
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
@@ -86,6 +96,7 @@ def capture_json(capture: Capture) -> dict[str, Any]:
     extraction = capture.extraction
     return {
         "id": capture.id,
+        "short_id": capture.short_id,
         "crawl_id": capture.crawl_id,
         "url": capture.url,
         "fetched_at": _iso(capture.fetched_at),
@@ -317,21 +328,23 @@ def _captures_table(rows: Sequence[Capture]) -> Table:
 
 
 @cli.command()
-@click.argument("capture_id", type=int, metavar="ID")
+@click.argument("reference", metavar="ID")
 @click.option("--text", is_flag=True, help="Print the clean text, read back from its WARC record.")
 @location_options
-def show(capture_id: int, text: bool, data_dir: Path, db_url: str | None) -> None:
-    """Show one capture's provenance: where its record is, its digests, how its text was made."""
+def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None:
+    """Show one capture's provenance (ID: its number or its citation id, e.g. 7KQM-3XPA): where
+    its record is, its digests, how its text was made, and its fixity history."""
     from stablecopy.archive.reader import RecordReadError, read_record
 
     layout = DataLayout.create(data_dir, db_url)
     with catalog(data_dir, db_url) as session:
-        capture = queries.get_capture(session, capture_id)
+        capture = queries.find_capture(session, reference)
         if capture is None:
-            raise click.ClickException(f"there is no capture {capture_id}")
+            raise click.ClickException(f"there is no capture {reference}")
+        capture_id = capture.id
         extraction = capture.extraction
         if not text:
-            _print_provenance(capture, layout)
+            _print_provenance(capture, layout, str(capture_history(session, capture.id)))
             return
         if extraction is None or extraction.conversion_file is None:
             status = extraction.status if extraction else "not extracted"
@@ -349,7 +362,7 @@ def show(capture_id: int, text: bool, data_dir: Path, db_url: str | None) -> Non
         click.echo(record.payload.decode("utf-8"))
 
 
-def _print_provenance(capture: Capture, layout: DataLayout) -> None:
+def _print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
     fields = capture_json(capture)
     fields["warc_path"] = str(layout.resolve(capture.warc_file))
     extraction = capture.extraction
@@ -365,9 +378,116 @@ def _print_provenance(capture: Capture, layout: DataLayout) -> None:
                 "conversion_record_id": extraction.conversion_record_id,
             }
         )
+    fields["fixity"] = fixity
     width = max(len(key) for key in fields)
     for key, value in fields.items():
         out.print(f"{key:<{width}}  {'' if value is None else value}")
+
+
+def _utc(value: str | None) -> datetime | None:
+    """A date or datetime given on the command line, as aware UTC (naive means UTC)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)  # Python 3.11 reads "Z" too
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 date or time: {value!r}") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@cli.command()
+@click.option(
+    "--crawl", "crawl_id", type=int, metavar="ID", help="Only the captures of this crawl."
+)
+@click.option("--url", help="Only the captures of this exact URL.")
+@click.option(
+    "--since", metavar="DATE", help="Only captures fetched at or after DATE (ISO 8601, UTC)."
+)
+@click.option(
+    "--files",
+    "whole_files",
+    is_flag=True,
+    help="Check whole WARC files against the SHA-256 recorded when each was closed.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Findings, then a summary, as JSON lines.")
+@location_options
+def verify(
+    crawl_id: int | None,
+    url: str | None,
+    since: str | None,
+    whole_files: bool,
+    as_json: bool,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """Re-read catalogued records from their WARC files and check every SHA-256 digest against the
+    WARC headers and the catalogue; without filters, also find records nobody catalogued and rows
+    whose file is gone. Exit status 0 only when everything matches."""
+    from stablecopy.verifier import Finding, Verifier
+
+    selection = queries.CaptureFilter(crawl_id=crawl_id, url=url, since=_utc(since))
+    if whole_files and not selection.everything:
+        raise click.UsageError("--files checks whole files; it takes no --crawl, --url or --since")
+    layout = DataLayout.create(data_dir, db_url)
+
+    def report(finding: Finding) -> None:
+        if as_json:
+            click.echo(json.dumps(finding.as_json(), ensure_ascii=False))
+        else:
+            err.print(str(finding), markup=False)
+
+    with catalog(data_dir, db_url) as session, _progress() as progress:
+        verifier = Verifier(session, layout, on_finding=report)
+        total = verifier.total_bytes(selection) if not whole_files else None
+        task = progress.add_task("verifying", total=total or None)
+        verifier.on_bytes = lambda count: progress.advance(task, count)
+        started = time.monotonic()
+        summary = verifier.verify_files() if whole_files else verifier.verify_records(selection)
+        elapsed = max(time.monotonic() - started, 1e-6)
+    _print_verify_summary(summary, elapsed, as_json)
+    if not summary.intact:
+        sys.exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _print_verify_summary(summary: Any, elapsed: float, as_json: bool) -> None:
+    megabytes = summary.bytes_read / 1e6
+    if as_json:
+        facts = {
+            "kind": summary.kind,
+            "files": summary.files,
+            "records": summary.records,
+            "captures": summary.captures,
+            "bytes_read": summary.bytes_read,
+            "seconds": round(elapsed, 3),
+            "findings": summary.findings,
+            "intact": summary.intact,
+        }
+        click.echo(json.dumps({"summary": facts}))
+        return
+    what = (
+        f"{summary.files} WARC file(s)"
+        if summary.kind == "files"
+        else f"{summary.captures} captures ({summary.records} records) in {summary.files} file(s)"
+    )
+    outcome = "all intact" if summary.intact else f"{summary.findings} finding(s)"
+    err.print(
+        f"Verified {what}, {megabytes:.1f} MB read at {megabytes / elapsed:.1f} MB/s: {outcome}."
+    )
+    for relative in summary.skipped_open:
+        err.print(f"Note: {relative} is still open (a crawl is running, or was killed).")
 
 
 def main() -> None:

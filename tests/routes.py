@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 from stablecopy.samplesite.pages import Resource
 from stablecopy.samplesite.server import SiteHandler
@@ -86,10 +87,11 @@ def huge(handler: SiteHandler) -> None:
 
 
 def noise(handler: SiteHandler) -> None:
-    """Random bytes: nothing compresses them, so they fill a WARC file byte for byte."""
-    handler.send_resource(
-        Resource(body=os.urandom(HUGE_SIZE), content_type="application/octet-stream")
-    )
+    """Random bytes (`?size=N`, default HUGE_SIZE): nothing compresses them."""
+    query = parse_qs(urlsplit(handler.path).query)
+    size = int(query.get("size", [HUGE_SIZE])[0])
+    body = os.urandom(size)
+    handler.send_resource(Resource(body=body, content_type="application/octet-stream"))
 
 
 def no_text(handler: SiteHandler) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select, true, union
 from sqlalchemy.orm import Session, joinedload
 
-from stablecopy.catalog.models import Capture
+from stablecopy import shortid
+from stablecopy.catalog.models import Capture, Extraction, WarcFile
+
+ROWS_PER_FETCH = 1000
 
 
 def _captures(url: str | None, crawl_id: int | None) -> Select[Capture]:
@@ -34,3 +40,152 @@ def list_captures(
 
 def get_capture(session: Session, capture_id: int) -> Capture | None:
     return session.scalars(_captures(None, None).where(Capture.id == capture_id)).unique().first()
+
+
+def find_capture(session: Session, reference: str) -> Capture | None:
+    """A capture by its number or its citation id (XXXX-XXXX, any case)."""
+    if reference.strip().isdigit():
+        return get_capture(session, int(reference))
+    short = shortid.normalise(reference)
+    if short is None:
+        return None
+    query = _captures(None, None).where(Capture.short_id == short)
+    return session.scalars(query).unique().first()
+
+
+@dataclass(frozen=True)
+class CaptureFilter:
+    """Which captures a command is about; all of them when nothing is set."""
+
+    crawl_id: int | None = None
+    url: str | None = None
+    since: datetime | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.crawl_id is None and self.url is None and self.since is None
+
+    def clause(self) -> ColumnElement[bool]:
+        conditions: list[ColumnElement[bool]] = [true()]
+        if self.crawl_id is not None:
+            conditions.append(Capture.crawl_id == self.crawl_id)
+        if self.url is not None:
+            conditions.append(Capture.url == self.url)
+        if self.since is not None:
+            conditions.append(Capture.fetched_at >= self.since)
+        return and_(*conditions)
+
+
+@dataclass(frozen=True)
+class ExpectedRecord:
+    """A record the catalogue says is at (warc_file, offset), and what it should hold."""
+
+    warc_file: str
+    offset: int
+    length: int | None
+    kind: str  # response | request | conversion | metadata
+    record_id: str
+    capture_id: int
+    url: str | None = None
+    fetched_at: datetime | None = None
+    payload_sha256: str | None = None
+    payload_digest: str | None = None
+    block_digest: str | None = None
+
+
+def _responses(where: ColumnElement[bool]) -> Select[Capture]:
+    return select(Capture).where(where).order_by(Capture.warc_file, Capture.warc_offset)
+
+
+def _expected_responses(session: Session, where: ColumnElement[bool]) -> Iterator[ExpectedRecord]:
+    for capture in session.scalars(_responses(where).execution_options(yield_per=ROWS_PER_FETCH)):
+        yield ExpectedRecord(
+            warc_file=capture.warc_file,
+            offset=capture.warc_offset,
+            length=capture.warc_length,
+            kind="response",
+            record_id=capture.record_id,
+            capture_id=capture.id,
+            url=capture.url,
+            fetched_at=capture.fetched_at,
+            payload_sha256=capture.payload_sha256,
+            payload_digest=capture.payload_digest,
+            block_digest=capture.block_digest,
+        )
+
+
+def _expected_requests(session: Session, where: ColumnElement[bool]) -> Iterator[ExpectedRecord]:
+    query = (
+        select(Capture.warc_file, Capture.request_offset, Capture.request_length,
+               Capture.request_record_id, Capture.id)
+        .where(where, Capture.request_offset.is_not(None))
+        .order_by(Capture.warc_file, Capture.request_offset)
+    )  # fmt: skip
+    for warc_file, offset, length, record_id, capture_id in session.execute(
+        query.execution_options(yield_per=ROWS_PER_FETCH)
+    ):
+        yield ExpectedRecord(warc_file, int(offset or 0), length, "request", record_id, capture_id)
+
+
+def _expected_texts(
+    session: Session, where: ColumnElement[bool], kind: str
+) -> Iterator[ExpectedRecord]:
+    if kind == "conversion":
+        columns = (Extraction.conversion_file, Extraction.conversion_offset,
+                   Extraction.conversion_length, Extraction.conversion_record_id)  # fmt: skip
+    else:
+        columns = (Extraction.metadata_file, Extraction.metadata_offset,
+                   Extraction.metadata_length, Extraction.metadata_record_id)  # fmt: skip
+    query = (
+        select(*columns, Extraction.capture_id, Extraction.text_sha256)
+        .join(Capture, Capture.id == Extraction.capture_id)
+        .where(where, columns[0].is_not(None))
+        .order_by(columns[0], columns[1])
+    )
+    for warc_file, offset, length, record_id, capture_id, text_sha256 in session.execute(
+        query.execution_options(yield_per=ROWS_PER_FETCH)
+    ):
+        yield ExpectedRecord(
+            str(warc_file), int(offset or 0), length, kind, str(record_id), capture_id,
+            payload_sha256=text_sha256 if kind == "conversion" else None,
+        )  # fmt: skip
+
+
+def expected_records(
+    session: Session, selection: CaptureFilter, warc_file: str | None = None
+) -> Iterator[ExpectedRecord]:
+    """Every catalogued record of the selected captures, ordered by (file, offset), streamed."""
+    where = selection.clause()
+    if warc_file is not None:
+        where = where & (Capture.warc_file == warc_file)
+    text_where = selection.clause()
+    streams = [
+        _expected_responses(session, where),
+        _expected_requests(session, where),
+    ]
+    for kind in ("conversion", "metadata"):
+        kind_where = text_where
+        if warc_file is not None:
+            column = (
+                Extraction.conversion_file if kind == "conversion" else Extraction.metadata_file
+            )
+            kind_where = kind_where & (column == warc_file)
+        streams.append(_expected_texts(session, kind_where, kind))
+    yield from heapq.merge(*streams, key=lambda record: (record.warc_file, record.offset))
+
+
+def catalogued_files(session: Session) -> set[str]:
+    """Every WARC path the catalogue mentions (relative to the data directory)."""
+    rows: Iterable[tuple[str | None]] = session.execute(
+        union(
+            select(Capture.warc_file),
+            select(Extraction.conversion_file).where(Extraction.conversion_file.is_not(None)),
+            select(Extraction.metadata_file).where(Extraction.metadata_file.is_not(None)),
+            select(WarcFile.path),
+        )
+    )
+    return {path for (path,) in rows if path}
+
+
+def closed_files(session: Session) -> Sequence[WarcFile]:
+    return session.scalars(select(WarcFile).order_by(WarcFile.path)).all()

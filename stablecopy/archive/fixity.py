@@ -1,0 +1,255 @@
+"""Reading WARC files for fixity: where each record is, what it says it is, and its digests recomputed.
+
+Streams gzip members through zlib in bounded chunks, so memory stays flat whatever the size of a file
+or a record. A damaged or truncated member is reported at its exact offset and the scan resumes at
+the next readable member. Knows nothing of the catalogue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+READ_CHUNK = 1 << 20
+INFLATE_CHUNK = 1 << 20
+MAX_WARC_HEAD = 1 << 16
+MAX_HTTP_HEAD = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_HTTP_TYPES = ("response", "request", "revisit")
+_BLOCK_IS_PAYLOAD = ("conversion", "resource", "continuation")
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """One record as found: its place, its identity, its digests as written and as recomputed."""
+
+    offset: int
+    length: int  # bytes of its gzip member
+    record_type: str
+    record_id: str
+    target_uri: str | None
+    date: str | None
+    block_digest: str | None
+    payload_digest: str | None
+    block_sha256: str
+    payload_sha256: str | None  # HTTP entity body, or the block of a conversion/resource record
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Bytes that do not read as a whole record: a broken gzip member, a cut-off file."""
+
+    offset: int
+    length: int
+    reason: str
+
+
+class _Malformed(ValueError):
+    pass
+
+
+class _RecordParser:
+    """Consumes the decompressed bytes of one record, hashing its block and payload as they pass."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.headers: dict[str, str] | None = None
+        self.remaining = 0
+        self.block = hashlib.sha256()
+        self.payload: hashlib._Hash | None = None
+        self.http_head: bytearray | None = None
+        self.tail = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self.headers is None:
+                view = self._feed_head(view)
+            elif self.remaining:
+                taken = view[: self.remaining]
+                self.remaining -= len(taken)
+                self.block.update(taken)
+                self._feed_payload(taken)
+                view = view[len(taken) :]
+            else:
+                if len(self.tail) < 8:
+                    self.tail += view[:8]
+                return
+
+    def _feed_head(self, view: memoryview) -> memoryview:
+        start = max(0, len(self.head) - 3)
+        self.head += view
+        end = self.head.find(b"\r\n\r\n", start)
+        if end < 0:
+            if len(self.head) > MAX_WARC_HEAD:
+                raise _Malformed("no end to the WARC header")
+            return memoryview(b"")
+        rest = bytes(self.head[end + 4 :])
+        lines = bytes(self.head[:end]).decode("utf-8", "replace").split("\r\n")
+        if not lines[0].startswith("WARC/"):
+            raise _Malformed("not a WARC record")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), value.strip())
+        try:
+            self.remaining = int(headers["content-length"])
+        except (KeyError, ValueError) as exc:
+            raise _Malformed("no readable Content-Length") from exc
+        self.headers = headers
+        record_type = headers.get("warc-type", "")
+        content_type = headers.get("content-type", "")
+        if record_type in _HTTP_TYPES and content_type.startswith("application/http"):
+            self.http_head = bytearray()
+            self.payload = hashlib.sha256() if record_type != "revisit" else None
+        elif record_type in _BLOCK_IS_PAYLOAD:
+            self.payload = hashlib.sha256()
+        return memoryview(rest)
+
+    def _feed_payload(self, view: memoryview) -> None:
+        if self.http_head is None:
+            if self.payload is not None:
+                self.payload.update(view)
+            return
+        start = max(0, len(self.http_head) - 3)
+        self.http_head += view
+        end = self.http_head.find(b"\r\n\r\n", start)
+        if end >= 0:
+            body = bytes(self.http_head[end + 4 :])
+            self.http_head = None
+            if self.payload is not None:
+                self.payload.update(body)
+        elif len(self.http_head) > MAX_HTTP_HEAD:
+            self.http_head = None
+            self.payload = None  # no HTTP header end: no payload to speak of
+
+    def finish(self, offset: int, length: int) -> RecordFacts:
+        headers = self.headers
+        if headers is None:
+            raise _Malformed("the gzip member holds no whole WARC header")
+        if self.remaining:
+            raise _Malformed(f"the block is {self.remaining} bytes short of its Content-Length")
+        if not bytes(self.tail).startswith(b"\r\n\r\n"):
+            raise _Malformed("the block is not followed by CRLF CRLF")
+        payload = self.payload
+        if self.http_head is not None:  # the block ended inside the HTTP header
+            payload = None
+        return RecordFacts(
+            offset=offset,
+            length=length,
+            record_type=headers.get("warc-type", ""),
+            record_id=headers.get("warc-record-id", ""),
+            target_uri=headers.get("warc-target-uri"),
+            date=headers.get("warc-date"),
+            block_digest=headers.get("warc-block-digest"),
+            payload_digest=headers.get("warc-payload-digest"),
+            block_sha256=self.block.hexdigest(),
+            payload_sha256=payload.hexdigest() if payload is not None else None,
+        )
+
+
+def _looks_like_member(handle: BinaryIO, offset: int) -> bool:
+    handle.seek(offset)
+    sample = handle.read(4096)
+    try:
+        start = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(sample, 8)
+    except zlib.error:
+        return False
+    return start.startswith(b"WARC/")
+
+
+def _next_member(handle: BinaryIO, after: int, size: int) -> int:
+    """The offset of the next readable gzip member after `after`, or `size` when there is none."""
+    position = after
+    while position < size:
+        handle.seek(position)
+        window = handle.read(READ_CHUNK + 2)
+        if not window:
+            break
+        found = window.find(_GZIP_MAGIC)
+        while found >= 0:
+            candidate = position + found
+            if _looks_like_member(handle, candidate):
+                return candidate
+            found = window.find(_GZIP_MAGIC, found + 1)
+        position += READ_CHUNK
+    return size
+
+
+def _read_from(handle: BinaryIO, offset: int, stop: int) -> Iterator[RecordFacts | Damage]:
+    """Records from `offset` until `stop`, reading the file once, resynchronising after damage."""
+    position = offset  # where the current member starts
+    handle.seek(offset)
+    read_to = offset  # file offset just past the bytes read so far
+    carry = b""  # bytes read but not yet used; they start at `position`
+    while position < stop:
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        parser = _RecordParser()
+        consumed = 0
+        pending, carry = carry, b""
+        problem: str | None = None
+        while True:
+            if not pending:
+                pending = handle.read(min(READ_CHUNK, max(0, stop - read_to)))
+                read_to += len(pending)
+                if not pending:
+                    problem = "the file ends inside this record (truncated)"
+                    break
+            try:
+                parser.feed(inflater.decompress(pending, INFLATE_CHUNK))
+            except zlib.error as exc:
+                problem = f"damaged gzip member ({exc})"
+                break
+            except _Malformed as exc:
+                problem = str(exc)
+                break
+            consumed += len(pending) - len(inflater.unconsumed_tail) - len(inflater.unused_data)
+            if inflater.eof:
+                carry = inflater.unused_data
+                break
+            pending = inflater.unconsumed_tail
+        if problem is None:
+            try:
+                yield parser.finish(position, consumed)
+            except _Malformed as exc:
+                yield Damage(position, consumed, str(exc))
+            position += consumed
+            continue
+        resume = _next_member(handle, position + 1, stop)
+        yield Damage(position, resume - position, problem)
+        position = read_to = resume
+        handle.seek(resume)
+
+
+def scan(path: Path) -> Iterator[RecordFacts | Damage]:
+    """Every record of a WARC file in order (and every damaged stretch), streaming."""
+    with path.open("rb") as handle:
+        size = path.stat().st_size
+        yield from _read_from(handle, 0, size)
+
+
+def read_member(path: Path, offset: int, length: int) -> RecordFacts | Damage:
+    """The record whose gzip member starts at `offset` and spans `length` bytes."""
+    with path.open("rb") as handle:
+        size = path.stat().st_size
+        if offset >= size:
+            return Damage(offset, 0, "the file ends before this record (truncated)")
+        found = next(_read_from(handle, offset, min(size, offset + length)), None)
+    if found is None:
+        return Damage(offset, 0, "no record here")
+    return found
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a whole file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
