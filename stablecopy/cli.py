@@ -37,6 +37,7 @@ from stablecopy.catalog.fixity import capture_history
 from stablecopy.catalog.models import Capture
 from stablecopy.catalog.recorder import crawl_status
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+from stablecopy.citation import FORMATS, CitationFacts, render
 from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.seeds import collect_seeds
 
@@ -48,6 +49,27 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 INTERRUPTED = 130
+DEFAULT_COLLECTION = "archive"
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+
+
+def replay_options(command: F) -> F:
+    """--base-url and --collection: where archived copies are replayed (see `stablecopy serve`)."""
+    command = click.option(
+        "--collection",
+        envvar="STABLECOPY_COLLECTION",
+        default=DEFAULT_COLLECTION,
+        show_default=True,
+        help="Replay collection name, the first part of archived URLs.",
+    )(command)
+    return click.option(
+        "--base-url",
+        envvar="STABLECOPY_BASE_URL",
+        default=DEFAULT_BASE_URL,
+        show_default=True,
+        metavar="URL",
+        help="Where the replay server is reached (the public address, for citations).",
+    )(command)
 
 
 def location_options(command: F) -> F:
@@ -382,6 +404,59 @@ def _print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None
     width = max(len(key) for key in fields)
     for key, value in fields.items():
         out.print(f"{key:<{width}}  {'' if value is None else value}")
+
+
+def citation_facts(capture: Capture, base_url: str, collection: str) -> CitationFacts:
+    extraction = capture.extraction
+    return CitationFacts(
+        short_id=capture.short_id or "",
+        url=capture.url,
+        fetched_at=capture.fetched_at,
+        payload_sha256=capture.payload_sha256,
+        record_id=capture.record_id,
+        archive_base=base_url,
+        collection=collection,
+        title=extraction.title if extraction else None,
+        author=extraction.author if extraction else None,
+        site_name=extraction.site_name if extraction else None,
+        published=extraction.published if extraction else None,
+        text_sha256=extraction.text_sha256 if extraction else None,
+    )
+
+
+@cli.command()
+@click.argument("url", required=False)
+@click.option(
+    "--at", metavar="DATETIME", help="Cite the capture nearest this time [default: latest]."
+)
+@click.option("--id", "reference", metavar="ID", help="Cite this capture (number or citation id).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@replay_options
+@location_options
+def cite(
+    url: str | None,
+    at: str | None,
+    reference: str | None,
+    fmt: str,
+    base_url: str,
+    collection: str,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """Cite an archived copy: of URL (the capture nearest --at, through any redirect it recorded),
+    or of the capture --id. The same capture always gives the same citation, byte for byte."""
+    if (url is None) == (reference is None):
+        raise click.UsageError("give either a URL or --id")
+    with catalog(data_dir, db_url) as session:
+        if reference is not None:
+            capture = queries.find_capture(session, reference)
+            missing = f"there is no capture {reference}"
+        else:
+            capture = queries.citable_capture(session, url or "", _utc(at))
+            missing = f"no capture of {url}"
+        if capture is None:
+            raise click.ClickException(missing)
+        click.echo(render(citation_facts(capture, base_url, collection), fmt))
 
 
 def _utc(value: str | None) -> datetime | None:

@@ -42,6 +42,43 @@ def get_capture(session: Session, capture_id: int) -> Capture | None:
     return session.scalars(_captures(None, None).where(Capture.id == capture_id)).unique().first()
 
 
+def nearest_capture(session: Session, url: str, at: datetime | None = None) -> Capture | None:
+    """The capture of `url` nearest to `at` (the latest when `at` is None)."""
+    base = _captures(url, None)
+    if at is None:
+        return session.scalars(base.order_by(Capture.fetched_at.desc()).limit(1)).unique().first()
+    before = (
+        session.scalars(
+            base.where(Capture.fetched_at <= at).order_by(Capture.fetched_at.desc()).limit(1)
+        )
+        .unique()
+        .first()
+    )
+    after = (
+        session.scalars(
+            base.where(Capture.fetched_at > at).order_by(Capture.fetched_at.asc()).limit(1)
+        )
+        .unique()
+        .first()
+    )
+    if before is None or after is None:
+        return before or after
+    return before if at - before.fetched_at <= after.fetched_at - at else after
+
+
+def citable_capture(
+    session: Session, url: str, at: datetime | None = None, hops: int = 5
+) -> Capture | None:
+    """The capture to cite for `url`: the nearest one, through any redirect it recorded."""
+    capture = nearest_capture(session, url, at)
+    while hops and capture is not None and 300 <= capture.status < 400 and capture.redirect_to:
+        target = nearest_capture(session, capture.redirect_to, capture.fetched_at)
+        if target is None:
+            break
+        capture, hops = target, hops - 1
+    return capture
+
+
 def find_capture(session: Session, reference: str) -> Capture | None:
     """A capture by its number or its citation id (XXXX-XXXX, any case)."""
     if reference.strip().isdigit():

@@ -1,0 +1,199 @@
+"""Citations of a capture in the formats researchers' tools take: text, BibTeX, CSL-JSON, RIS, Robust Link.
+
+Pure functions of a CitationFacts: the same capture always gives the same citation, byte for byte
+(nothing here reads the clock). Every format carries the title, author, site, publication date,
+original URL, archived URL, capture time (UTC), the payload's and the clean text's SHA-256, and the
+capture's citation id.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+FORMATS = ("text", "bibtex", "csl-json", "ris", "robust-link")
+_LATEX_SPECIALS = re.compile(r"([&%$#_{}])|(~)|(\^)|(\\)")
+_ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
+
+
+@dataclass(frozen=True)
+class CitationFacts:
+    """What a citation says about one capture."""
+
+    short_id: str
+    url: str
+    fetched_at: datetime
+    payload_sha256: str
+    record_id: str
+    archive_base: str
+    collection: str
+    title: str | None = None
+    author: str | None = None
+    site_name: str | None = None
+    published: str | None = None
+    text_sha256: str | None = None
+
+    @property
+    def timestamp(self) -> str:
+        """The 14-digit UTC timestamp of replay URLs (YYYYMMDDhhmmss)."""
+        return self.fetched_at.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+    @property
+    def archived_url(self) -> str:
+        return f"{self.archive_base.rstrip('/')}/{self.collection}/{self.timestamp}/{self.url}"
+
+    @property
+    def captured(self) -> str:
+        return self.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.url
+
+    @property
+    def site(self) -> str:
+        return self.site_name or urlsplit(self.url).hostname or self.url
+
+    @property
+    def authors(self) -> list[str]:
+        if not self.author:
+            return []
+        return [name.strip() for name in re.split(r";|\band\b", self.author) if name.strip()]
+
+    def digests(self) -> str:
+        text = f"; clean text SHA-256 {self.text_sha256}" if self.text_sha256 else ""
+        return f"payload SHA-256 {self.payload_sha256}{text}"
+
+
+def _date_parts(value: str | None) -> list[int] | None:
+    match = _ISO_DATE.match(value or "")
+    if not match:
+        return None
+    return [int(part) for part in match.groups() if part]
+
+
+def text(facts: CitationFacts) -> str:
+    parts = []
+    if facts.authors:
+        parts.append(", ".join(facts.authors) + ".")
+    parts.append(f"“{facts.display_title.rstrip('.')}.”")
+    published = f", {facts.published}" if facts.published else ""
+    parts.append(f"{facts.site}{published}. {facts.url}.")
+    parts.append(
+        f"Archived {facts.captured} at {facts.archived_url} "
+        f"(citation id {facts.short_id}; {facts.digests()})."
+    )
+    return " ".join(parts)
+
+
+def _latex(value: str) -> str:
+    def escape(match: re.Match[str]) -> str:
+        special, tilde, caret, _backslash = match.groups()
+        if special:
+            return "\\" + special
+        if tilde:
+            return "\\textasciitilde{}"
+        if caret:
+            return "\\textasciicircum{}"
+        return "\\textbackslash{}"
+
+    return _LATEX_SPECIALS.sub(escape, value)
+
+
+def _braced_url(value: str) -> str:
+    """A URL inside a BibTeX field: braces balanced, nothing else touched."""
+    return value.replace("{", "%7B").replace("}", "%7D")
+
+
+def bibtex(facts: CitationFacts) -> str:
+    fields = [("title", "{" + _latex(facts.display_title) + "}")]
+    if facts.authors:
+        fields.append(("author", " and ".join("{" + _latex(a) + "}" for a in facts.authors)))
+    fields.append(("organization", _latex(facts.site)))
+    if facts.published:
+        fields.append(("date", facts.published))
+    fields.append(("url", _braced_url(facts.url)))
+    fields.append(("urldate", facts.captured[:10]))
+    archived = f"\\url{{{_braced_url(facts.archived_url)}}}"
+    note = f"Archived {facts.captured} at {archived}; citation id {facts.short_id}"
+    fields.append(("note", f"{note}; {_latex(facts.digests())}"))
+    body = "".join(f"  {name} = {{{value}}},\n" for name, value in fields)
+    return f"@online{{stablecopy-{facts.short_id},\n{body}}}"
+
+
+def csl_json(facts: CitationFacts) -> str:
+    item: dict[str, object] = {
+        "id": facts.short_id,
+        "type": "article-newspaper" if facts.published else "webpage",
+        "title": facts.display_title,
+        "container-title": facts.site,
+        "URL": facts.url,
+        "accessed": {
+            "date-parts": [[facts.fetched_at.year, facts.fetched_at.month, facts.fetched_at.day]],
+            "raw": facts.captured,
+        },
+        "archive": facts.collection,
+        "archive_location": facts.archived_url,
+        "note": f"Citation id {facts.short_id}; {facts.digests()}; WARC-Record-ID {facts.record_id}",
+    }
+    if facts.authors:
+        item["author"] = [{"literal": name} for name in facts.authors]
+    issued = _date_parts(facts.published)
+    if issued:
+        item["issued"] = {"date-parts": [issued]}
+    return json.dumps([item], ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def ris(facts: CitationFacts) -> str:
+    lines = [("TY", "NEWS" if facts.published else "ELEC"), ("TI", facts.display_title)]
+    lines.extend(("AU", name) for name in facts.authors)
+    lines.append(("T2", facts.site))
+    issued = _date_parts(facts.published)
+    if issued:
+        lines.append(("PY", str(issued[0])))
+        lines.append(("DA", "/".join(f"{part:02d}" for part in issued) + "/"))
+    lines.append(("UR", facts.url))
+    lines.append(("Y2", facts.captured[:10].replace("-", "/") + "/"))
+    lines.append(("DB", facts.collection))
+    lines.append(("DP", "stablecopy"))
+    lines.append(("AN", facts.short_id))
+    lines.append(("N1", f"Archived {facts.captured} at {facts.archived_url}; {facts.digests()}"))
+    lines.append(("ER", ""))
+    return "\n".join(f"{tag}  - {value}".rstrip() for tag, value in lines)
+
+
+def robust_link(facts: CitationFacts) -> str:
+    attributes = {
+        "href": facts.archived_url,
+        "data-originalurl": facts.url,
+        "data-versionurl": facts.archived_url,
+        "data-versiondate": facts.captured,
+        "data-citation-id": facts.short_id,
+        "data-payload-sha256": facts.payload_sha256,
+        "data-text-sha256": facts.text_sha256 or "",
+    }
+    byline = ", ".join(
+        part for part in (facts.site, ", ".join(facts.authors), facts.published) if part
+    )
+    rendered = " ".join(
+        f'{name}="{html.escape(value, quote=True)}"' for name, value in attributes.items()
+    )
+    label = html.escape(f"{facts.display_title} — {byline}", quote=False)
+    return f"<a {rendered}>{label}</a>"
+
+
+def render(facts: CitationFacts, fmt: str) -> str:
+    renderers = {
+        "text": text,
+        "bibtex": bibtex,
+        "csl-json": csl_json,
+        "ris": ris,
+        "robust-link": robust_link,
+    }
+    if fmt not in renderers:
+        raise ValueError(f"unknown citation format {fmt!r} (one of {', '.join(FORMATS)})")
+    return renderers[fmt](facts)
