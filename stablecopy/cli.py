@@ -38,6 +38,7 @@ from stablecopy.catalog.models import Capture
 from stablecopy.catalog.recorder import crawl_status
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.citation import FORMATS, CitationFacts, render
+from stablecopy.export.jsonl import capture_json
 from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.seeds import collect_seeds
 
@@ -107,39 +108,6 @@ def catalog(data_dir: Path, db_url: str | None) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def capture_json(capture: Capture) -> dict[str, Any]:
-    """A capture as researchers' scripts get it from `captures --json`."""
-    extraction = capture.extraction
-    return {
-        "id": capture.id,
-        "short_id": capture.short_id,
-        "crawl_id": capture.crawl_id,
-        "url": capture.url,
-        "fetched_at": _iso(capture.fetched_at),
-        "status": capture.status,
-        "content_type": capture.content_type,
-        "payload_sha256": capture.payload_sha256,
-        "payload_digest": capture.payload_digest,
-        "block_digest": capture.block_digest,
-        "payload_length": capture.payload_length,
-        "truncated": capture.truncated,
-        "ip_address": capture.ip_address,
-        "redirect_to": capture.redirect_to,
-        "warc_file": capture.warc_file,
-        "warc_offset": capture.warc_offset,
-        "warc_length": capture.warc_length,
-        "record_id": capture.record_id,
-        "request_record_id": capture.request_record_id,
-        "title": extraction.title if extraction else None,
-        "text_sha256": extraction.text_sha256 if extraction else None,
-        "extraction_status": extraction.status if extraction else None,
-    }
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -563,6 +531,78 @@ def _print_verify_summary(summary: Any, elapsed: float, as_json: bool) -> None:
     )
     for relative in summary.skipped_open:
         err.print(f"Note: {relative} is still open (a crawl is running, or was killed).")
+
+
+@cli.command()
+@click.option(
+    "--wacz",
+    "wacz_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT.wacz",
+    help="Write a WACZ 1.1.1 package.",
+)
+@click.option(
+    "--cdxj", "cdxj_path", metavar="OUT", help="Write a CDXJ index ('-': standard output)."
+)
+@click.option(
+    "--jsonl",
+    "jsonl_path",
+    metavar="OUT",
+    help="Write the captures as JSON lines ('-': standard output).",
+)
+@click.option(
+    "--crawl", "crawl_id", type=int, metavar="ID", help="Only the captures of this crawl."
+)
+@click.option("--url-prefix", metavar="PREFIX", help="Only captures whose URL starts with PREFIX.")
+@click.option("--since", metavar="DATE", help="Only captures fetched at or after DATE (ISO 8601).")
+@click.option("--until", metavar="DATE", help="Only captures fetched at or before DATE (ISO 8601).")
+@click.option("--title", help="Title of the WACZ package.")
+@location_options
+def export(
+    wacz_path: Path | None,
+    cdxj_path: str | None,
+    jsonl_path: str | None,
+    crawl_id: int | None,
+    url_prefix: str | None,
+    since: str | None,
+    until: str | None,
+    title: str | None,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """Export captures for colleagues and scripts: a self-contained WACZ (WARC records, CDXJ index,
+    pages with their clean text, datapackage with checksums), a CDXJ index, or JSON lines."""
+    from stablecopy.export.cdxj import write_cdxj
+    from stablecopy.export.jsonl import write_jsonl
+    from stablecopy.export.wacz import ExportError, WaczWriter
+
+    chosen = [option for option in (wacz_path, cdxj_path, jsonl_path) if option is not None]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --wacz, --cdxj and --jsonl")
+    selection = queries.CaptureFilter(
+        crawl_id=crawl_id, url_prefix=url_prefix, since=_utc(since), until=_utc(until)
+    )
+    layout = DataLayout.create(data_dir, db_url)
+    with catalog(data_dir, db_url) as session:
+        if wacz_path is not None:
+            try:
+                summary = WaczWriter(session, layout).write(selection, wacz_path, title=title)
+            except (ExportError, OSError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            err.print(
+                f"Wrote {summary.path}: {summary.captures} captures, {summary.pages} pages, "
+                f"{len(summary.archive_files)} WARC file(s) ({summary.excerpts} excerpted), "
+                f"{summary.size / 1e6:.2f} MB."
+            )
+            return
+        target = cdxj_path or jsonl_path or "-"
+        with click.open_file(target, "w", encoding="utf-8") as out:
+            if cdxj_path is not None:
+                count = write_cdxj(queries.captures_by_key(session, selection), out)
+            else:
+                count = write_jsonl(queries.selected_captures(session, selection), out)
+        if target != "-":
+            err.print(f"Wrote {target}: {count} captures.")
 
 
 def main() -> None:

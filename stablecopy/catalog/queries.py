@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, select, true, union
+from sqlalchemy import ColumnElement, Select, and_, func, select, true, union
 from sqlalchemy.orm import Session, joinedload
 
 from stablecopy import shortid
@@ -96,11 +96,13 @@ class CaptureFilter:
 
     crawl_id: int | None = None
     url: str | None = None
+    url_prefix: str | None = None
     since: datetime | None = None
+    until: datetime | None = None
 
     @property
     def everything(self) -> bool:
-        return self.crawl_id is None and self.url is None and self.since is None
+        return all(value is None for value in asdict(self).values())
 
     def clause(self) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = [true()]
@@ -108,8 +110,12 @@ class CaptureFilter:
             conditions.append(Capture.crawl_id == self.crawl_id)
         if self.url is not None:
             conditions.append(Capture.url == self.url)
+        if self.url_prefix is not None:
+            conditions.append(Capture.url.startswith(self.url_prefix, autoescape=True))
         if self.since is not None:
             conditions.append(Capture.fetched_at >= self.since)
+        if self.until is not None:
+            conditions.append(Capture.fetched_at <= self.until)
         return and_(*conditions)
 
 
@@ -226,3 +232,38 @@ def catalogued_files(session: Session) -> set[str]:
 
 def closed_files(session: Session) -> Sequence[WarcFile]:
     return session.scalars(select(WarcFile).order_by(WarcFile.path)).all()
+
+
+def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Capture]:
+    """The selected captures with their extractions, in file order, streamed."""
+    query = (
+        select(Capture)
+        .options(joinedload(Capture.extraction))
+        .where(selection.clause())
+        .order_by(Capture.warc_file, Capture.warc_offset)
+        .execution_options(yield_per=ROWS_PER_FETCH)
+    )
+    yield from session.scalars(query)  # a one-to-one joined load needs no unique()
+
+
+def captures_by_key(session: Session, selection: CaptureFilter) -> Iterator[Capture]:
+    """The selected captures in CDXJ order: SURT key bytewise, then time, streamed."""
+    key = Capture.url_key
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")  # type: ignore[assignment]
+    query = (
+        select(Capture)
+        .where(selection.clause())
+        .order_by(key, Capture.fetched_at)
+        .execution_options(yield_per=ROWS_PER_FETCH)
+    )
+    yield from session.scalars(query)
+
+
+def capture_count_in(session: Session, warc_file: str) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Capture).where(Capture.warc_file == warc_file)
+        )
+        or 0
+    )

@@ -1,0 +1,233 @@
+"""WACZ 1.1.1 packages of selected captures, written to disk as a stream.
+
+A WARC file whose catalogued records are all selected goes into `archive/` as it is, so its bytes
+still match the SHA-256 recorded when it was closed; otherwise its selected gzip members are copied
+byte for byte into an excerpt that keeps the file's warcinfo record. cdxj-indexer indexes what was
+packed (responses and revisits, as replay tools expect); `pages/pages.jsonl` lists every extracted
+page with its clean text, so replay tools can search it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from cdxj_indexer.main import CDXJIndexer
+from sqlalchemy import select, union
+from sqlalchemy.orm import Session
+
+from stablecopy import __version__
+from stablecopy.archive.excerpt import write_excerpt
+from stablecopy.archive.fixity import READ_CHUNK
+from stablecopy.archive.reader import RecordReadError, read_record
+from stablecopy.archive.writer import WARC_SUFFIX
+from stablecopy.catalog import queries
+from stablecopy.catalog.models import Capture, Extraction
+from stablecopy.catalog.queries import CaptureFilter
+from stablecopy.export.jsonl import iso
+from stablecopy.layout import DataLayout
+
+WACZ_VERSION = "1.1.1"
+PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True}
+
+
+class ExportError(RuntimeError):
+    """The package cannot be written: nothing selected, a WARC file missing, no room."""
+
+
+@dataclass
+class WaczSummary:
+    path: Path
+    captures: int = 0
+    pages: int = 0
+    archive_files: list[str] = field(default_factory=list)
+    excerpts: int = 0
+    size: int = 0
+
+
+def _files_of(session: Session, selection: CaptureFilter) -> list[str]:
+    """Every WARC file holding a record of the selected captures."""
+    where = selection.clause()
+    rows: Iterable[tuple[str | None]] = session.execute(
+        union(
+            select(Capture.warc_file).where(where),
+            select(Extraction.conversion_file)
+            .join(Capture, Capture.id == Extraction.capture_id)
+            .where(where, Extraction.conversion_file.is_not(None)),
+            select(Extraction.metadata_file)
+            .join(Capture, Capture.id == Extraction.capture_id)
+            .where(where, Extraction.metadata_file.is_not(None)),
+        )
+    )
+    return sorted(path for (path,) in rows if path)
+
+
+def _copy(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := source.read(READ_CHUNK):
+        target.write(chunk)
+        digest.update(chunk)
+        size += len(chunk)
+    return f"sha256:{digest.hexdigest()}", size
+
+
+class WaczWriter:
+    """Builds one WACZ from the catalogue and the data directory."""
+
+    def __init__(self, session: Session, layout: DataLayout) -> None:
+        self.session = session
+        self.layout = layout
+
+    def write(
+        self,
+        selection: CaptureFilter,
+        output: Path,
+        title: str | None = None,
+        description: str | None = None,
+    ) -> WaczSummary:
+        summary = WaczSummary(path=output)
+        files = _files_of(self.session, selection)
+        if not files:
+            raise ExportError("no capture matches: nothing to export")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=output.parent, prefix=".wacz-") as scratch:
+            work = Path(scratch)
+            archive = [self._archive_file(relative, selection, work, summary) for relative in files]
+            index = work / "index.cdxj"
+            CDXJIndexer(
+                output=str(index), inputs=[str(p) for _, p in archive], sort=True
+            ).process_all()
+            pages = work / "pages.jsonl"
+            self._pages(selection, pages, summary)
+            partial = work / "package.wacz"
+            with zipfile.ZipFile(partial, "w", allowZip64=True) as package:
+                resources = [
+                    self._add(package, f"archive/{name}", path, zipfile.ZIP_STORED)
+                    for name, path in archive
+                ]
+                resources.append(
+                    self._add(package, "indexes/index.cdxj", index, zipfile.ZIP_DEFLATED)
+                )
+                resources.append(
+                    self._add(package, "pages/pages.jsonl", pages, zipfile.ZIP_DEFLATED)
+                )
+                described = self._datapackage(resources, selection, title, description, summary)
+                package.writestr(self._info("datapackage.json"), described)
+                digest = {
+                    "path": "datapackage.json",
+                    "hash": f"sha256:{hashlib.sha256(described).hexdigest()}",
+                }
+                package.writestr(
+                    self._info("datapackage-digest.json"), json.dumps(digest, indent=2)
+                )
+            shutil.move(partial, output)
+        summary.archive_files = [name for name, _ in archive]
+        summary.size = output.stat().st_size
+        return summary
+
+    # --- archive/ ---------------------------------------------------------------------------------
+
+    def _archive_file(
+        self, relative: str, selection: CaptureFilter, work: Path, summary: WaczSummary
+    ) -> tuple[str, Path]:
+        source = self.layout.resolve(relative)
+        if not source.exists():
+            raise ExportError(f"the WARC file {relative} is missing (run `stablecopy verify`)")
+        chosen = [
+            (r.offset, r.length)
+            for r in queries.expected_records(self.session, selection, warc_file=relative)
+        ]
+        every = sum(1 for _ in queries.expected_records(self.session, CaptureFilter(), relative))
+        if len(chosen) == every and all(length for _, length in chosen):
+            return source.name, source
+        name = source.name.removesuffix(WARC_SUFFIX) + "-excerpt" + WARC_SUFFIX
+        spans = [(offset, length) for offset, length in chosen if length]
+        write_excerpt(source, spans, work / name)
+        summary.excerpts += 1
+        return name, work / name
+
+    # --- pages/ -----------------------------------------------------------------------------------
+
+    def _page_lines(self, selection: CaptureFilter, summary: WaczSummary) -> Iterator[str]:
+        yield json.dumps(PAGES_HEADER)
+        for capture in queries.selected_captures(self.session, selection):
+            summary.captures += 1
+            extraction = capture.extraction
+            if extraction is None:
+                continue
+            page: dict[str, Any] = {"id": capture.short_id, "url": capture.url}
+            page["ts"] = iso(capture.fetched_at)
+            if extraction.title:
+                page["title"] = extraction.title
+            text = self._text(extraction)
+            if text is not None:
+                page["text"] = text
+            page["size"] = capture.payload_length
+            summary.pages += 1
+            yield json.dumps(page, ensure_ascii=False)
+
+    def _pages(self, selection: CaptureFilter, target: Path, summary: WaczSummary) -> None:
+        with target.open("w", encoding="utf-8") as out:
+            for line in self._page_lines(selection, summary):
+                out.write(line + "\n")
+
+    def _text(self, extraction: Extraction) -> str | None:
+        if extraction.conversion_file is None or extraction.conversion_offset is None:
+            return None
+        try:
+            path = self.layout.resolve(extraction.conversion_file)
+            record = read_record(path, extraction.conversion_offset)
+        except RecordReadError as exc:
+            capture = extraction.capture_id
+            raise ExportError(f"cannot read the clean text of capture {capture}: {exc}") from exc
+        return record.payload.decode("utf-8")
+
+    # --- the package ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _info(name: str, compress: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
+        info.compress_type = compress
+        return info
+
+    def _add(
+        self, package: zipfile.ZipFile, name: str, path: Path, compress: int
+    ) -> dict[str, Any]:
+        with (
+            path.open("rb") as source,
+            package.open(self._info(name, compress), "w", force_zip64=True) as target,
+        ):
+            digest, size = _copy(source, target)
+        return {"name": PurePosixPath(name).name, "path": name, "hash": digest, "bytes": size}
+
+    def _datapackage(
+        self,
+        resources: list[dict[str, Any]],
+        selection: CaptureFilter,
+        title: str | None,
+        description: str | None,
+        summary: WaczSummary,
+    ) -> bytes:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        scope = ", ".join(f"{k}={v}" for k, v in selection.__dict__.items() if v is not None)
+        package: dict[str, Any] = {
+            "profile": "data-package",
+            "wacz_version": WACZ_VERSION,
+            "title": title or f"stablecopy export {now[:10]}",
+            "description": description
+            or f"{summary.captures} captures ({scope or 'all captures'}), exported by stablecopy.",
+            "created": now,
+            "modified": now,
+            "software": f"stablecopy {__version__}",
+            "resources": resources,
+        }
+        return json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8")
