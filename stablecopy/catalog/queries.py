@@ -246,14 +246,20 @@ def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Ca
     yield from session.scalars(query)  # a one-to-one joined load needs no unique()
 
 
-def captures_by_key(session: Session, selection: CaptureFilter) -> Iterator[Capture]:
-    """The selected captures in CDXJ order: SURT key bytewise, then time, streamed."""
+def captures_by_key(
+    session: Session, selection: CaptureFilter, after_id: int = 0, upto_id: int | None = None
+) -> Iterator[Capture]:
+    """The selected captures in CDXJ order: SURT key bytewise, then time, streamed (optionally
+    only those catalogued after capture `after_id`, up to `upto_id`)."""
     key = Capture.url_key
     if session.get_bind().dialect.name == "postgresql":
         key = key.collate("C")  # type: ignore[assignment]
+    where = selection.clause() & (Capture.id > after_id)
+    if upto_id is not None:
+        where = where & (Capture.id <= upto_id)
     query = (
         select(Capture)
-        .where(selection.clause())
+        .where(where)
         .order_by(key, Capture.fetched_at)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )

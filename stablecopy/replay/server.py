@@ -1,0 +1,132 @@
+"""`stablecopy serve`: pywb replaying the data directory, its index following the catalogue.
+
+This process keeps the replay index in step with the catalogue; pywb runs as a child process under
+its own Python. Replay is read-only: nothing served on its origin can change the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Engine
+
+from stablecopy.layout import DataLayout
+from stablecopy.replay.index import ReplayIndex
+
+logger = logging.getLogger(__name__)
+
+READY_TIMEOUT = 120.0
+REPLAY_SUBDIR = "replay"
+
+
+class ReplayError(RuntimeError):
+    """pywb could not start, or stopped."""
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    def url(self, path: str = "/") -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
+
+
+class ReplayServer:
+    def __init__(self, engine: Engine, layout: DataLayout, collection: str, python: str) -> None:
+        self.layout = layout
+        self.collection = collection
+        self.python = python
+        self.folder = layout.root / REPLAY_SUBDIR / collection
+        self.index = ReplayIndex(engine, self.folder)
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.layout.log_dir / f"replay-{self.collection}.log"
+
+    def _write_config(self) -> Path:
+        config = {
+            "collections": {
+                self.collection: {
+                    "index_paths": str(self.index.index_dir),
+                    "archive_paths": str(self.layout.warc_dir) + "/",
+                }
+            },
+            "enable_memento": True,
+            # The cited URL itself serves the archived page (pywb's banner inline), so links
+            # checkers, reference managers' snapshots and readers all get the page, not a frame.
+            "framed_replay": False,
+        }
+        path = self.folder / "config.yaml"
+        path.write_text(json.dumps(config, indent=2), encoding="utf-8")  # YAML reads JSON
+        return path
+
+    def start(self, host: str, port: int) -> Address:
+        """Build the index, start pywb, and wait until it listens."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.layout.log_dir.mkdir(parents=True, exist_ok=True)
+        self.index.refresh()
+        config = self._write_config()
+        ready = self.folder / "listening"
+        ready.unlink(missing_ok=True)
+        self._log = self.log_path.open("ab")
+        with as_file(files("stablecopy.replay").joinpath("pywb_app.py")) as script:
+            command = [
+                self.python, str(script), "--host", host, "--port", str(port),
+                "--config", str(config), "--short-ids", str(self.index.short_ids),
+                "--collection", self.collection, "--ready-file", str(ready),
+            ]  # fmt: skip
+            self.process = subprocess.Popen(
+                command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not ready.exists():
+            if self.process.poll() is not None:
+                raise ReplayError(f"pywb did not start: {self._log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ReplayError(f"pywb did not start within {READY_TIMEOUT:.0f} s")
+            time.sleep(0.05)
+        bound_host, bound_port = ready.read_text("utf-8").split()
+        return Address(bound_host, int(bound_port))
+
+    def follow(self, interval: float = 2.0) -> None:
+        """Keep the index in step with the catalogue until pywb stops."""
+        assert self.process is not None
+        while True:
+            try:
+                self.process.wait(timeout=interval)
+            except subprocess.TimeoutExpired:
+                if self.index.refresh():
+                    logger.info("replay index refreshed: %s captures", self.index.state[0])
+                continue
+            raise ReplayError(f"pywb stopped: {self._log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text("utf-8", "replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return lines[-1] if lines else f"see {self.log_path}"
