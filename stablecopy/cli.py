@@ -663,7 +663,7 @@ def serve(
         err.print(f"Warning: listening on {host}: anyone who can reach it can read this archive.")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stablecopy"
     try:
-        python = find_pywb(pywb_python, cache)
+        python = find_pywb(pywb_python, cache, notify=err.print)
     except ReplayEnvironmentError as exc:
         raise click.ClickException(str(exc)) from exc
     engine = existing_catalog(data_dir, db_url)

@@ -325,7 +325,7 @@ class Verifier:
             if path is None:
                 self._checked(record, [(MISSING_FILE, "the file is gone")])
                 continue
-            found = fixity.read_member(path, record.offset, record.length or fixity.READ_CHUNK)
+            found = fixity.read_member(path, record.offset)
             self.on_bytes(found.length)
             self.summary.bytes_read += found.length
             if isinstance(found, fixity.Damage):

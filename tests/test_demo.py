@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,10 +24,13 @@ def test_demo_crawls_the_sample_site_and_shows_a_clean_article(tmp_path: Path) -
     assert "$ stablecopy crawl" in out
     assert "$ stablecopy captures --crawl 1" in out
     assert "payload_sha256" in out
-    text = out.split("--text", 1)[1]
+    text = out.split("--text", 1)[1].split("$ stablecopy verify", 1)[0]
     article = seed_article()
     for paragraph in article.paragraphs:
         assert " ".join(paragraph.split()) in " ".join(text.split())
     for chrome in SEED_BOILERPLATE:
         assert chrome not in text
     assert "Crawl 1 finished" in result.stderr
+    assert "$ stablecopy verify --crawl 1" in out
+    assert re.search(r"Verified \d+ captures .*: all intact\.", result.stderr)
+    assert "@online{stablecopy-" in out

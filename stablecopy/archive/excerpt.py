@@ -10,7 +10,7 @@ from stablecopy.archive.fixity import READ_CHUNK, RecordFacts, read_member
 
 def warcinfo_span(path: Path) -> tuple[int, int] | None:
     """Offset and length of the warcinfo record heading a file, if it has one."""
-    first = read_member(path, 0, READ_CHUNK)
+    first = read_member(path, 0)
     if isinstance(first, RecordFacts) and first.record_type == "warcinfo":
         return 0, first.length
     return None

@@ -232,13 +232,14 @@ def scan(path: Path) -> Iterator[RecordFacts | Damage]:
         yield from _read_from(handle, 0, size)
 
 
-def read_member(path: Path, offset: int, length: int) -> RecordFacts | Damage:
-    """The record whose gzip member starts at `offset` and spans `length` bytes."""
+def read_member(path: Path, offset: int) -> RecordFacts | Damage:
+    """The record whose gzip member starts at `offset`, read to the member's end (its length is
+    part of what is found, to compare with what the catalogue says)."""
     with path.open("rb") as handle:
         size = path.stat().st_size
         if offset >= size:
             return Damage(offset, 0, "the file ends before this record (truncated)")
-        found = next(_read_from(handle, offset, min(size, offset + length)), None)
+        found = next(_read_from(handle, offset, size), None)
     if found is None:
         return Damage(offset, 0, "no record here")
     return found

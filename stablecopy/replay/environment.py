@@ -11,6 +11,7 @@ import logging
 import subprocess
 import sys
 import venv
+from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -33,9 +34,9 @@ def has_pywb(python: str) -> bool:
     return probe.returncode == 0
 
 
-def _install(folder: Path) -> str:
+def _install(folder: Path, notify: Callable[[str], None]) -> str:
     """A fresh virtualenv in `folder` with pywb installed from the package index."""
-    logger.warning("installing pywb into %s (first use; needs the package index)", folder)
+    notify(f"Installing pywb into {folder} (first use only; it needs the package index)...")
     venv.EnvBuilder(with_pip=True, clear=True).create(folder)
     python = str(folder / "bin" / "python")
     with as_file(files("stablecopy.replay").joinpath("pywb-requirements.txt")) as requirements:
@@ -51,7 +52,9 @@ def _install(folder: Path) -> str:
     return python
 
 
-def pywb_python(explicit: str | None, cache: Path) -> str:
+def pywb_python(
+    explicit: str | None, cache: Path, notify: Callable[[str], None] = logger.warning
+) -> str:
     """The Python to run pywb with: the one given, this one if it has pywb, or a managed one."""
     if explicit:
         if not has_pywb(explicit):
@@ -63,4 +66,4 @@ def pywb_python(explicit: str | None, cache: Path) -> str:
     python = managed / "bin" / "python"
     if python.exists() and has_pywb(str(python)):
         return str(python)
-    return _install(managed)
+    return _install(managed, notify)

@@ -1,4 +1,5 @@
-"""`make demo`: serve the sample site on loopback, crawl it, show the captures and one clean text.
+"""`make demo`: serve the sample site on loopback, crawl it, show the captures and one clean text,
+then verify the crawl and cite the article.
 
 Runs the real `stablecopy` commands as subprocesses and prints each one first, so the demo doubles
 as a lesson in using them.
@@ -57,7 +58,12 @@ def main(data_dir: str = "stablecopy-data") -> int:
     run("captures", "--crawl", str(crawl_id), "--data-dir", data_dir)
     run("show", str(article), "--data-dir", data_dir)
     run("show", str(article), "--text", "--data-dir", data_dir)
+    run("verify", "--crawl", str(crawl_id), "--data-dir", data_dir)
+    run("cite", "--id", str(article), "--format", "bibtex", "--data-dir", data_dir)
     print(f"\nWARC files: {Path(data_dir) / 'warcs'}   Catalogue: {layout.db_url}")
+    print(
+        f"Replay it: stablecopy serve --data-dir {data_dir}   Package it: stablecopy export --help"
+    )
     return 0
 
 
