@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
-from rich import box
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -39,20 +27,23 @@ from stablecopy import __version__
 from stablecopy.catalog import queries
 from stablecopy.catalog.fixity import capture_history
 from stablecopy.catalog.models import Capture
-from stablecopy.catalog.recorder import crawl_status
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.citation import FORMATS, CitationFacts, render
+from stablecopy.console import (
+    captures_table,
+    configure_logging,
+    err,
+    out,
+    print_crawl_summary,
+    print_provenance,
+    print_verify_summary,
+    progress,
+)
 from stablecopy.export.jsonl import capture_json
 from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.seeds import collect_seeds
 
-if TYPE_CHECKING:
-    from stablecopy.runner import CrawlOutcome
-
 F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
 INTERRUPTED = 130
 DEFAULT_COLLECTION = "archive"
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
@@ -124,35 +115,6 @@ def catalog(data_dir: Path, db_url: str | None) -> Iterator[Session]:
 def cli() -> None:
     """Archive news sites with provenance: Scrapy crawls into WARC files, clean text, and a
     catalogue that says where every byte is and what its hash was when fetched."""
-
-
-class ConsoleHandler(logging.Handler):
-    """`LEVEL: message` on stderr, one line per record: tracebacks stay in the crawl's log file.
-
-    Printing through the stderr console keeps the live progress line intact on a terminal.
-    """
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            message = record.getMessage().splitlines()[0] if record.getMessage() else ""
-            err.print(f"{record.levelname}: {message}", markup=False, highlight=False)
-        except Exception:  # noqa: BLE001 (logging's contract: a handler reports, never raises)
-            self.handleError(record)
-
-
-def _configure_logging(verbose: bool, log_file: Path) -> None:
-    """Warnings on the console, one line each (all INFO with -v); the full log in the crawl's file."""
-    root = logging.getLogger()
-    root.setLevel(logging.INFO if not verbose else logging.DEBUG)
-    console = ConsoleHandler()
-    console.setLevel(logging.INFO if verbose else logging.WARNING)
-    root.addHandler(console)
-    file_handler = logging.FileHandler(log_file, encoding="utf-8")
-    file_handler.setLevel(logging.INFO)
-    file_handler.setFormatter(
-        logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s")
-    )
-    root.addHandler(file_handler)
 
 
 def _parse_set(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -248,9 +210,9 @@ def crawl(
         **_parse_set(overrides),
     }
     log_file = layout.log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
-    _configure_logging(verbose, log_file)
+    configure_logging(verbose, log_file)
     outcome = run_crawl(project_settings(settings))
-    _print_summary(outcome, layout, log_file)
+    print_crawl_summary(outcome, layout, log_file)
     if outcome.failed:
         raise click.ClickException(
             f"{outcome.write_errors} write error(s); the crawl stopped ({outcome.reason})"
@@ -259,22 +221,6 @@ def crawl(
         )
     if outcome.interrupted:
         sys.exit(INTERRUPTED)
-
-
-def _print_summary(outcome: CrawlOutcome, layout: DataLayout, log_file: Path) -> None:
-    stat = outcome.stat
-    extracted = stat("stablecopy/extraction/ok")
-    no_text = sum(stat(f"stablecopy/extraction/{s}") for s in ("empty", "not-html", "error"))
-    status = crawl_status(outcome.reason)
-    reason = "" if outcome.reason in ("finished", "shutdown") else f" ({outcome.reason})"
-    err.print(
-        f"Crawl {outcome.crawl_id or '?'} {status}{reason}: "
-        f"{stat('stablecopy/captures')} captures ({stat('stablecopy/truncated')} truncated), "
-        f"{stat('stablecopy/fetch_failures')} failed fetches, "
-        f"{extracted} clean texts ({no_text} pages without text), "
-        f"{stat('stablecopy/warc_bytes') / 1e6:.2f} MB in {stat('stablecopy/warc_files')} WARC file(s)."
-    )
-    err.print(f"Data: {layout.root}   Log: {log_file}")
 
 
 @cli.command()
@@ -298,32 +244,7 @@ def captures(
             for capture in rows:
                 click.echo(json.dumps(capture_json(capture), ensure_ascii=False))
             return
-        out.print(_captures_table(rows))
-
-
-def _captures_table(rows: Sequence[Capture]) -> Table:
-    """Narrow columns that never wrap, the URL folded whole, the title when there is room."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name in ("id", "fetched (UTC)", "status", "type", "bytes"):
-        table.add_column(name, no_wrap=True, justify="right" if name in ("id", "bytes") else "left")
-    table.add_column("url", overflow="fold", min_width=24)
-    with_titles = out.width >= 120
-    if with_titles:
-        table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=40)
-    for capture in rows:
-        mime = (capture.content_type or "").split(";")[0].strip()
-        cells = [
-            str(capture.id),
-            capture.fetched_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(capture.status),
-            mime.split("/")[-1][:12],
-            str(capture.payload_length),
-            capture.url,
-        ]
-        if with_titles:
-            cells.append((capture.extraction.title or "") if capture.extraction else "")
-        table.add_row(*cells)
-    return table
+        out.print(captures_table(rows))
 
 
 @cli.command()
@@ -343,7 +264,7 @@ def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None
         capture_id = capture.id
         extraction = capture.extraction
         if not text:
-            _print_provenance(capture, layout, str(capture_history(session, capture.id)))
+            print_provenance(capture, layout, str(capture_history(session, capture.id)))
             return
         if extraction is None or extraction.conversion_file is None:
             status = extraction.status if extraction else "not extracted"
@@ -359,28 +280,6 @@ def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None
                 "does not match the SHA-256 catalogued for it"
             )
         click.echo(record.payload.decode("utf-8"))
-
-
-def _print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
-    fields = capture_json(capture)
-    fields["warc_path"] = str(layout.resolve(capture.warc_file))
-    extraction = capture.extraction
-    if extraction is not None:
-        fields.update(
-            {
-                "author": extraction.author,
-                "published": extraction.published,
-                "language": extraction.language,
-                "site_name": extraction.site_name,
-                "extractor": f"{extraction.extractor} {extraction.extractor_version}",
-                "consent_elements_removed": extraction.removed_consent_elements,
-                "conversion_record_id": extraction.conversion_record_id,
-            }
-        )
-    fields["fixity"] = fixity
-    width = max(len(key) for key in fields)
-    for key, value in fields.items():
-        out.print(f"{key:<{width}}  {'' if value is None else value}")
 
 
 def citation_facts(capture: Capture, base_url: str, collection: str) -> CitationFacts:
@@ -488,58 +387,17 @@ def verify(
         else:
             err.print(str(finding), markup=False)
 
-    with catalog(data_dir, db_url) as session, _progress() as progress:
+    with catalog(data_dir, db_url) as session, progress() as bar:
         verifier = Verifier(session, layout, on_finding=report)
         total = verifier.total_bytes(selection) if not whole_files else None
-        task = progress.add_task("verifying", total=total or None)
-        verifier.on_bytes = lambda count: progress.advance(task, count)
+        task = bar.add_task("verifying", total=total or None)
+        verifier.on_bytes = lambda count: bar.advance(task, count)
         started = time.monotonic()
         summary = verifier.verify_files() if whole_files else verifier.verify_records(selection)
         elapsed = max(time.monotonic() - started, 1e-6)
-    _print_verify_summary(summary, elapsed, as_json)
+    print_verify_summary(summary, elapsed, as_json)
     if not summary.intact:
         sys.exit(1)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-
-
-def _print_verify_summary(summary: Any, elapsed: float, as_json: bool) -> None:
-    megabytes = summary.bytes_read / 1e6
-    if as_json:
-        facts = {
-            "kind": summary.kind,
-            "files": summary.files,
-            "records": summary.records,
-            "captures": summary.captures,
-            "bytes_read": summary.bytes_read,
-            "seconds": round(elapsed, 3),
-            "findings": summary.findings,
-            "intact": summary.intact,
-        }
-        click.echo(json.dumps({"summary": facts}))
-        return
-    what = (
-        f"{summary.files} WARC file(s)"
-        if summary.kind == "files"
-        else f"{summary.captures} captures ({summary.records} records) in {summary.files} file(s)"
-    )
-    outcome = "all intact" if summary.intact else f"{summary.findings} finding(s)"
-    err.print(
-        f"Verified {what}, {megabytes:.1f} MB read at {megabytes / elapsed:.1f} MB/s: {outcome}."
-    )
-    for relative in summary.skipped_open:
-        err.print(f"Note: {relative} is still open (a crawl is running, or was killed).")
 
 
 @cli.command()

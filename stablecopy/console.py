@@ -1,0 +1,167 @@
+"""What the command line prints: tables, provenance, summaries, one-line log records, progress."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from stablecopy.catalog.models import Capture
+from stablecopy.catalog.recorder import crawl_status
+from stablecopy.export.jsonl import capture_json
+from stablecopy.layout import DataLayout
+
+if TYPE_CHECKING:
+    from stablecopy.runner import CrawlOutcome
+    from stablecopy.verifier import Summary
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ConsoleHandler(logging.Handler):
+    """`LEVEL: message` on stderr, one line per record: tracebacks stay in the crawl's log file.
+
+    Printing through the stderr console keeps the live progress line intact on a terminal.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage().splitlines()[0] if record.getMessage() else ""
+            err.print(f"{record.levelname}: {message}", markup=False, highlight=False)
+        except Exception:  # noqa: BLE001 (logging's contract: a handler reports, never raises)
+            self.handleError(record)
+
+
+def configure_logging(verbose: bool, log_file: Path) -> None:
+    """Warnings on the console, one line each (all INFO with -v); the full log in the crawl's file."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO if not verbose else logging.DEBUG)
+    console = ConsoleHandler()
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.addHandler(console)
+    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler.setLevel(logging.INFO)
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    )
+    root.addHandler(file_handler)
+
+
+def print_crawl_summary(outcome: CrawlOutcome, layout: DataLayout, log_file: Path) -> None:
+    stat = outcome.stat
+    extracted = stat("stablecopy/extraction/ok")
+    no_text = sum(stat(f"stablecopy/extraction/{s}") for s in ("empty", "not-html", "error"))
+    status = crawl_status(outcome.reason)
+    reason = "" if outcome.reason in ("finished", "shutdown") else f" ({outcome.reason})"
+    err.print(
+        f"Crawl {outcome.crawl_id or '?'} {status}{reason}: "
+        f"{stat('stablecopy/captures')} captures ({stat('stablecopy/truncated')} truncated), "
+        f"{stat('stablecopy/fetch_failures')} failed fetches, "
+        f"{extracted} clean texts ({no_text} pages without text), "
+        f"{stat('stablecopy/warc_bytes') / 1e6:.2f} MB in {stat('stablecopy/warc_files')} WARC file(s)."
+    )
+    err.print(f"Data: {layout.root}   Log: {log_file}")
+
+
+def captures_table(rows: Sequence[Capture]) -> Table:
+    """Narrow columns that never wrap, the URL folded whole, the title when there is room."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("id", "fetched (UTC)", "status", "type", "bytes"):
+        table.add_column(name, no_wrap=True, justify="right" if name in ("id", "bytes") else "left")
+    table.add_column("url", overflow="fold", min_width=24)
+    with_titles = out.width >= 120
+    if with_titles:
+        table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=40)
+    for capture in rows:
+        mime = (capture.content_type or "").split(";")[0].strip()
+        cells = [
+            str(capture.id),
+            capture.fetched_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(capture.status),
+            mime.split("/")[-1][:12],
+            str(capture.payload_length),
+            capture.url,
+        ]
+        if with_titles:
+            cells.append((capture.extraction.title or "") if capture.extraction else "")
+        table.add_row(*cells)
+    return table
+
+
+def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
+    fields = capture_json(capture)
+    fields["warc_path"] = str(layout.resolve(capture.warc_file))
+    extraction = capture.extraction
+    if extraction is not None:
+        fields.update(
+            {
+                "author": extraction.author,
+                "published": extraction.published,
+                "language": extraction.language,
+                "site_name": extraction.site_name,
+                "extractor": f"{extraction.extractor} {extraction.extractor_version}",
+                "consent_elements_removed": extraction.removed_consent_elements,
+                "conversion_record_id": extraction.conversion_record_id,
+            }
+        )
+    fields["fixity"] = fixity
+    width = max(len(key) for key in fields)
+    for key, value in fields.items():
+        out.print(f"{key:<{width}}  {'' if value is None else value}")
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def print_verify_summary(summary: Summary, elapsed: float, as_json: bool) -> None:
+    megabytes = summary.bytes_read / 1e6
+    if as_json:
+        facts = {
+            "kind": summary.kind,
+            "files": summary.files,
+            "records": summary.records,
+            "captures": summary.captures,
+            "bytes_read": summary.bytes_read,
+            "seconds": round(elapsed, 3),
+            "findings": summary.findings,
+            "intact": summary.intact,
+        }
+        click.echo(json.dumps({"summary": facts}))
+        return
+    what = (
+        f"{summary.files} WARC file(s)"
+        if summary.kind == "files"
+        else f"{summary.captures} captures ({summary.records} records) in {summary.files} file(s)"
+    )
+    outcome = "all intact" if summary.intact else f"{summary.findings} finding(s)"
+    err.print(
+        f"Verified {what}, {megabytes:.1f} MB read at {megabytes / elapsed:.1f} MB/s: {outcome}."
+    )
+    for relative in summary.skipped_open:
+        err.print(f"Note: {relative} is still open (a crawl is running, or was killed).")
