@@ -1,0 +1,75 @@
+"""`stablecopy captures` and `stablecopy show`: what the catalogue holds; one capture's provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from stablecopy.catalog import queries
+from stablecopy.catalog.fixity import capture_history
+from stablecopy.cli.group import cli
+from stablecopy.cli.options import catalog, location_options
+from stablecopy.console import captures_table, out, print_provenance
+from stablecopy.export.jsonl import capture_json
+from stablecopy.layout import DataLayout, UnsafePathError
+
+
+@cli.command()
+@click.option("--url", help="Only captures of this exact URL.")
+@click.option("--crawl", "crawl_id", type=int, metavar="ID", help="Only captures of this crawl.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many captures.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@location_options
+def captures(
+    url: str | None,
+    crawl_id: int | None,
+    limit: int | None,
+    as_json: bool,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """List captures: when, what status, how big, which URL, and the title of its clean text."""
+    with catalog(data_dir, db_url) as session:
+        rows = queries.list_captures(session, url=url, crawl_id=crawl_id, limit=limit)
+        if as_json:
+            for capture in rows:
+                click.echo(json.dumps(capture_json(capture), ensure_ascii=False))
+            return
+        out.print(captures_table(rows))
+
+
+@cli.command()
+@click.argument("reference", metavar="ID")
+@click.option("--text", is_flag=True, help="Print the clean text, read back from its WARC record.")
+@location_options
+def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None:
+    """Show one capture's provenance (ID: its number or its citation id, e.g. 7KQM-3XPA): where
+    its record is, its digests, how its text was made, and its fixity history."""
+    from stablecopy.archive.reader import RecordReadError, read_record
+
+    layout = DataLayout.create(data_dir, db_url)
+    with catalog(data_dir, db_url) as session:
+        capture = queries.find_capture(session, reference)
+        if capture is None:
+            raise click.ClickException(f"there is no capture {reference}")
+        capture_id = capture.id
+        extraction = capture.extraction
+        if not text:
+            print_provenance(capture, layout, str(capture_history(session, capture.id)))
+            return
+        if extraction is None or extraction.conversion_file is None:
+            status = extraction.status if extraction else "not extracted"
+            raise click.ClickException(f"capture {capture_id} has no clean text ({status})")
+        try:
+            path = layout.resolve(extraction.conversion_file)
+            record = read_record(path, extraction.conversion_offset or 0)
+        except (RecordReadError, UnsafePathError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if record.payload_sha256 != extraction.text_sha256:
+            raise click.ClickException(
+                f"the text record at {extraction.conversion_file}:{extraction.conversion_offset} "
+                "does not match the SHA-256 catalogued for it"
+            )
+        click.echo(record.payload.decode("utf-8"))

@@ -1,0 +1,85 @@
+"""`stablecopy export`: WACZ packages, CDXJ indexes and JSON lines of selected captures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stablecopy.catalog import queries
+from stablecopy.cli.group import cli
+from stablecopy.cli.options import catalog, location_options, utc
+from stablecopy.console import err
+from stablecopy.layout import DataLayout
+
+
+@cli.command()
+@click.option(
+    "--wacz",
+    "wacz_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT.wacz",
+    help="Write a WACZ 1.1.1 package.",
+)
+@click.option(
+    "--cdxj", "cdxj_path", metavar="OUT", help="Write a CDXJ index ('-': standard output)."
+)
+@click.option(
+    "--jsonl",
+    "jsonl_path",
+    metavar="OUT",
+    help="Write the captures as JSON lines ('-': standard output).",
+)
+@click.option(
+    "--crawl", "crawl_id", type=int, metavar="ID", help="Only the captures of this crawl."
+)
+@click.option("--url-prefix", metavar="PREFIX", help="Only captures whose URL starts with PREFIX.")
+@click.option("--since", metavar="DATE", help="Only captures fetched at or after DATE (ISO 8601).")
+@click.option("--until", metavar="DATE", help="Only captures fetched at or before DATE (ISO 8601).")
+@click.option("--title", help="Title of the WACZ package.")
+@location_options
+def export(
+    wacz_path: Path | None,
+    cdxj_path: str | None,
+    jsonl_path: str | None,
+    crawl_id: int | None,
+    url_prefix: str | None,
+    since: str | None,
+    until: str | None,
+    title: str | None,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """Export captures for colleagues and scripts: a self-contained WACZ (WARC records, CDXJ index,
+    pages with their clean text, datapackage with checksums), a CDXJ index, or JSON lines."""
+    from stablecopy.export.cdxj import write_cdxj
+    from stablecopy.export.jsonl import write_jsonl
+    from stablecopy.export.wacz import ExportError, WaczWriter
+
+    chosen = [option for option in (wacz_path, cdxj_path, jsonl_path) if option is not None]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --wacz, --cdxj and --jsonl")
+    selection = queries.CaptureFilter(
+        crawl_id=crawl_id, url_prefix=url_prefix, since=utc(since), until=utc(until)
+    )
+    layout = DataLayout.create(data_dir, db_url)
+    with catalog(data_dir, db_url) as session:
+        if wacz_path is not None:
+            try:
+                summary = WaczWriter(session, layout).write(selection, wacz_path, title=title)
+            except (ExportError, OSError) as exc:
+                raise click.ClickException(str(exc)) from exc
+            err.print(
+                f"Wrote {summary.path}: {summary.captures} captures, {summary.pages} pages, "
+                f"{len(summary.archive_files)} WARC file(s) ({summary.excerpts} excerpted), "
+                f"{summary.size / 1e6:.2f} MB."
+            )
+            return
+        target = cdxj_path or jsonl_path or "-"
+        with click.open_file(target, "w", encoding="utf-8") as out:
+            if cdxj_path is not None:
+                count = write_cdxj(queries.captures_by_key(session, selection), out)
+            else:
+                count = write_jsonl(queries.selected_captures(session, selection), out)
+        if target != "-":
+            err.print(f"Wrote {target}: {count} captures.")

@@ -1,0 +1,98 @@
+"""What the commands share: --data-dir/--db and --base-url/--collection, the catalogue, dates.
+
+The environment variables STABLECOPY_DATA_DIR, STABLECOPY_DB_URL, STABLECOPY_BASE_URL and
+STABLECOPY_COLLECTION are read here, as option defaults, and nowhere else in the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+from stablecopy.layout import DataLayout
+
+F = TypeVar("F", bound=Callable[..., Any])
+INTERRUPTED = 130
+DEFAULT_COLLECTION = "archive"
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+
+
+def replay_options(command: F) -> F:
+    """--base-url and --collection: where archived copies are replayed (see `stablecopy serve`)."""
+    command = click.option(
+        "--collection",
+        envvar="STABLECOPY_COLLECTION",
+        default=DEFAULT_COLLECTION,
+        show_default=True,
+        help="Replay collection name, the first part of archived URLs.",
+    )(command)
+    return click.option(
+        "--base-url",
+        envvar="STABLECOPY_BASE_URL",
+        default=DEFAULT_BASE_URL,
+        show_default=True,
+        metavar="URL",
+        help="Where the replay server is reached (the public address, for citations).",
+    )(command)
+
+
+def location_options(command: F) -> F:
+    """--data-dir and --db, which every command takes."""
+    command = click.option(
+        "--db",
+        "db_url",
+        envvar="STABLECOPY_DB_URL",
+        metavar="URL",
+        help="Catalogue as an SQLAlchemy URL [default: sqlite:///DATA_DIR/stablecopy.db].",
+    )(command)
+    return click.option(
+        "--data-dir",
+        envvar="STABLECOPY_DATA_DIR",
+        default="stablecopy-data",
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where WARC files, the SQLite catalogue and crawl logs live.",
+    )(command)
+
+
+def existing_catalog(data_dir: Path, db_url: str | None) -> Engine:
+    """An engine on an existing catalogue, or a one-line error if it cannot be opened."""
+    layout = DataLayout.create(data_dir, db_url)
+    database = make_url(layout.db_url).database if layout.db_url.startswith("sqlite") else None
+    if database and database != ":memory:" and not Path(database).exists():
+        raise click.ClickException(f"no catalogue at {database} (nothing crawled there yet?)")
+    try:
+        return open_catalog(layout.db_url)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@contextmanager
+def catalog(data_dir: Path, db_url: str | None) -> Iterator[Session]:
+    """A session on an existing catalogue, committed when the block ends."""
+    engine = existing_catalog(data_dir, db_url)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def utc(value: str | None) -> datetime | None:
+    """A date or datetime given on the command line, as aware UTC (naive means UTC)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)  # Python 3.11 reads "Z" too
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 date or time: {value!r}") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

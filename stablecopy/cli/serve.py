@@ -1,0 +1,96 @@
+"""`stablecopy serve`: pywb replay of the data directory, its index following the catalogue."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from stablecopy.cli.group import cli
+from stablecopy.cli.options import DEFAULT_COLLECTION, existing_catalog, location_options
+from stablecopy.console import err
+from stablecopy.layout import DataLayout
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but loopback publishes the archive.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--collection",
+    envvar="STABLECOPY_COLLECTION",
+    default=DEFAULT_COLLECTION,
+    show_default=True,
+    help="Collection name, the first part of archived URLs.",
+)
+@click.option(
+    "--pywb-python",
+    envvar="STABLECOPY_PYWB_PYTHON",
+    metavar="PATH",
+    help="A Python that has pywb [default: this one if it has pywb, else a virtualenv "
+    "of its own under ~/.cache/stablecopy, made on first use].",
+)
+@location_options
+def serve(
+    host: str,
+    port: int,
+    collection: str,
+    pywb_python: str | None,
+    data_dir: Path,
+    db_url: str | None,
+) -> None:
+    """Replay the archive with pywb: /{collection}/{timestamp}/{url} as `cite` prints it, raw
+    bytes with id_, Memento TimeGate and TimeMap, and /{citation id} as a redirect to its capture.
+    New captures appear as the catalogue grows. Read-only; binds to 127.0.0.1 by default."""
+    from stablecopy.replay.environment import ReplayEnvironmentError
+    from stablecopy.replay.environment import pywb_python as find_pywb
+    from stablecopy.replay.server import ReplayError, ReplayServer
+
+    layout = DataLayout.create(data_dir, db_url)
+    if not ipaddress_is_loopback(host):
+        err.print(f"Warning: listening on {host}: anyone who can reach it can read this archive.")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stablecopy"
+    try:
+        python = find_pywb(pywb_python, cache, notify=err.print)
+    except ReplayEnvironmentError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = existing_catalog(data_dir, db_url)
+    server = ReplayServer(engine, layout, collection, python)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        address = server.start(host, port)
+        click.echo(f"Replaying {collection} at {address.url(f'/{collection}/')}")
+        sys.stdout.flush()
+        timemaps = address.url(f"/{collection}/timemap/link/")
+        err.print(f"Memento TimeMaps: {timemaps}URL; citation ids: {address.url('/')}XXXX-XXXX.")
+        server.follow()
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def ipaddress_is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
