@@ -358,3 +358,14 @@ def test_memory_stays_flat_however_big_the_records(
     big_peak = _verify_peak_rss_kb(big)
     # Streaming: a 24 MB record costs a few 1 MB buffers, not its size (twice over) in memory.
     assert big_peak - small_peak < 8_000, (small_peak, big_peak)
+
+
+def test_a_file_still_being_written_is_read_as_it_stands(page_only: Path, tmp_path: Path) -> None:
+    data, layout = copy_of(page_only, tmp_path)
+    path = layout.resolve(article(layout).warc_file)
+    path.rename(path.with_name(path.name + ".open"))
+    status, findings, summary = verify(data)
+    assert (status, findings) == (0, [])
+    assert summary["captures"] == 2
+    human = run_cli("verify", "--data-dir", str(data))
+    assert f"Note: {article(layout).warc_file} is still open" in human.stderr
