@@ -49,19 +49,33 @@ def seed_problem(text: str) -> str | None:
     return None
 
 
-def check_seeds(
-    urls: Iterable[str], source: str = "command line"
+def _sort(
+    entries: Iterable[tuple[int | None, str]], source: str
 ) -> tuple[list[str], list[SeedProblem]]:
+    """Candidate seeds (line number, text) split into good URLs and named problems."""
     good: list[str] = []
     problems: list[SeedProblem] = []
-    for url in urls:
-        text = url.strip()
+    for line, text in entries:
         reason = seed_problem(text)
         if reason:
-            problems.append(SeedProblem(source, None, text, reason))
+            problems.append(SeedProblem(source, line, text, reason))
         else:
             good.append(text)
     return good, problems
+
+
+def check_seeds(
+    urls: Iterable[str], source: str = "command line"
+) -> tuple[list[str], list[SeedProblem]]:
+    return _sort(((None, url.strip()) for url in urls), source)
+
+
+def _seed_lines(lines: Iterable[str]) -> Iterable[tuple[int | None, str]]:
+    for number, raw in enumerate(lines, start=1):
+        # A comment is a line starting with '#', or ' #...' after a URL (a URL's own #fragment stays).
+        text = raw.split(" #", 1)[0].split("\t#", 1)[0].strip()
+        if text and not text.startswith("#"):
+            yield number, text
 
 
 def read_seed_file(path: str | Path) -> tuple[list[str], list[SeedProblem]]:
@@ -71,19 +85,7 @@ def read_seed_file(path: str | Path) -> tuple[list[str], list[SeedProblem]]:
         lines = Path(path).read_text("utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         return [], [SeedProblem(source, None, "", f"cannot read the seed file ({exc})")]
-    good: list[str] = []
-    problems: list[SeedProblem] = []
-    for number, raw in enumerate(lines, start=1):
-        # A comment is a line starting with '#', or ' #...' after a URL (a URL's own #fragment stays).
-        text = raw.split(" #", 1)[0].split("\t#", 1)[0].strip()
-        if not text or text.startswith("#"):
-            continue
-        reason = seed_problem(text)
-        if reason:
-            problems.append(SeedProblem(source, number, text, reason))
-        else:
-            good.append(text)
-    return good, problems
+    return _sort(_seed_lines(lines), source)
 
 
 def collect_seeds(urls: Iterable[str], files: Iterable[str]) -> tuple[list[str], list[SeedProblem]]:

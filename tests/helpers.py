@@ -102,3 +102,18 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 
 def gunzip(data: bytes) -> bytes:
     return gzip.GzipFile(fileobj=io.BytesIO(data)).read()
+
+
+def peak_rss_kb(*args: str) -> int:
+    """Peak resident memory (KiB) of `stablecopy ARGS` run in a fresh process; it must succeed."""
+    script = (
+        "import resource, sys\n"
+        "from stablecopy.cli import main\n"
+        f"sys.argv = ['stablecopy', *{list(args)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.split()[-1])

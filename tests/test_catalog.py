@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from importlib.resources import as_file, files
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from scrapy.settings import Settings
 from sqlalchemy import inspect, select, text
@@ -19,7 +16,13 @@ from sqlalchemy.orm import Session
 from stablecopy import shortid
 from stablecopy.catalog.models import Base, Crawl
 from stablecopy.catalog.recorder import crawl_status, settings_snapshot, url_key
-from stablecopy.catalog.session import CatalogError, make_engine, open_catalog, session_scope
+from stablecopy.catalog.session import (
+    CatalogError,
+    make_engine,
+    open_catalog,
+    session_scope,
+    upgrade,
+)
 
 
 def new_crawl(started: datetime) -> Crawl:
@@ -78,31 +81,27 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
 def test_upgrading_an_older_catalogue_gives_its_captures_citation_ids(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)
-    with as_file(files("stablecopy.catalog").joinpath("migrations")) as location:
-        config = Config()
-        config.set_main_option("script_location", str(location))
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0001")
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO crawls (id, started_at, status, seeds, settings, software, worker,"
+                " captures, failures, write_errors, warc_bytes, extracted) VALUES (1,"
+                " '2026-01-01 00:00:00', 'finished', '[]', '{}', '{}', 'w', 2, 0, 0, 0, 0)"
+            )
+        )
+        for number in (1, 2):
             connection.execute(
                 text(
-                    "INSERT INTO crawls (id, started_at, status, seeds, settings, software, worker,"
-                    " captures, failures, write_errors, warc_bytes, extracted) VALUES (1,"
-                    " '2026-01-01 00:00:00', 'finished', '[]', '{}', '{}', 'w', 2, 0, 0, 0, 0)"
+                    "INSERT INTO captures (crawl_id, url, url_key, method, status, fetched_at,"
+                    " record_type, payload_sha256, payload_digest, block_digest,"
+                    " payload_length, warc_file, warc_offset, warc_length, record_id,"
+                    " request_record_id) VALUES (1, 'https://a.example/', 'example,a)/',"
+                    " 'GET', 200, '2026-01-01 00:00:00', 'response', 'x', 'sha256:x',"
+                    f" 'sha256:y', 1, 'warcs/a.warc.gz', {number}, 1, '<urn:uuid:{number}>',"
+                    f" '<urn:uuid:r{number}>')"
                 )
             )
-            for number in (1, 2):
-                connection.execute(
-                    text(
-                        "INSERT INTO captures (crawl_id, url, url_key, method, status, fetched_at,"
-                        " record_type, payload_sha256, payload_digest, block_digest,"
-                        " payload_length, warc_file, warc_offset, warc_length, record_id,"
-                        " request_record_id) VALUES (1, 'https://a.example/', 'example,a)/',"
-                        " 'GET', 200, '2026-01-01 00:00:00', 'response', 'x', 'sha256:x',"
-                        f" 'sha256:y', 1, 'warcs/a.warc.gz', {number}, 1, '<urn:uuid:{number}>',"
-                        f" '<urn:uuid:r{number}>')"
-                    )
-                )
     engine.dispose()
     engine = open_catalog(url)
     with engine.connect() as connection:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import shutil
 import struct
-import subprocess
-import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +22,7 @@ from stablecopy.catalog.models import Capture, Extraction, FixityEvent
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
-from tests.helpers import FAST, json_lines, run_cli
+from tests.helpers import FAST, json_lines, peak_rss_kb, run_cli
 
 ARTICLE = "/news/2023/iran-backed-and-us-backed-forces-fighting-in-eastern-syria.html"
 
@@ -330,20 +328,6 @@ def test_human_output_names_what_differs_in_one_line_each(page_only: Path, tmp_p
     assert "4 finding(s)" in result.stderr
 
 
-def _verify_peak_rss_kb(data: Path) -> int:
-    script = (
-        "import resource, sys\n"
-        "from stablecopy.cli import main\n"
-        f"sys.argv = ['stablecopy', 'verify', '--data-dir', {str(data)!r}]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    return int(result.stdout.split()[-1])
-
-
 def test_memory_stays_flat_however_big_the_records(
     site: SiteServer, page_only: Path, tmp_path: Path
 ) -> None:
@@ -354,8 +338,8 @@ def test_memory_stays_flat_however_big_the_records(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert sum(p.stat().st_size for p in DataLayout.create(big).warc_dir.iterdir()) > 24_000_000
-    small_peak = _verify_peak_rss_kb(page_only)
-    big_peak = _verify_peak_rss_kb(big)
+    small_peak = peak_rss_kb("verify", "--data-dir", str(page_only))
+    big_peak = peak_rss_kb("verify", "--data-dir", str(big))
     # Streaming: a 24 MB record costs a few 1 MB buffers, not its size (twice over) in memory.
     assert big_peak - small_peak < 8_000, (small_peak, big_peak)
 

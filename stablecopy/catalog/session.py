@@ -71,14 +71,14 @@ def make_engine(url: str, writer: bool = False) -> Engine:
     return engine
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creating it on an empty database)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`, the newest by default (creating it on an empty database)."""
     with as_file(files("stablecopy.catalog").joinpath("migrations")) as location:
         config = Config()
         config.set_main_option("script_location", str(location))
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
 
 def open_catalog(url: str, writer: bool = False) -> Engine:

@@ -22,7 +22,7 @@ from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 from stablecopy.archive.capture import META_RECORD_ID, META_TRUNCATED
 from stablecopy.items import Page
 from stablecopy.listings import ListingKind, looks_like_xml, read_listing
-from stablecopy.seeds import check_seeds, read_seed_file
+from stablecopy.seeds import collect_seeds
 
 if TYPE_CHECKING:
     from typing import Self
@@ -92,14 +92,10 @@ class ArticlesSpider(Spider):
             if "seeds" in given
             else settings.getlist("STABLECOPY_SEED_FILES")
         )
-        seeds, problems = check_seeds(urls)
-        for path in files:
-            more, more_problems = read_seed_file(path)
-            seeds.extend(more)
-            problems.extend(more_problems)
+        seeds, problems = collect_seeds(urls, files)
         for problem in problems:
             logger.warning("skipping seed: %s", problem)
-        self.seed_urls = list(dict.fromkeys(seeds))
+        self.seed_urls = seeds
         self.extract = settings.getbool("STABLECOPY_EXTRACT_ENABLED")
         self.follow = (
             _truthy(given["follow"]) if "follow" in given else settings.getbool("STABLECOPY_FOLLOW")
