@@ -21,9 +21,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from stablecopy.catalog.history import PAGE_COUNTS, RunSummary
 from stablecopy.catalog.models import Capture
 from stablecopy.catalog.recorder import crawl_status
-from stablecopy.export.jsonl import capture_json
+from stablecopy.export.jsonl import capture_json, iso
 from stablecopy.layout import DataLayout
 
 if TYPE_CHECKING:
@@ -71,11 +72,15 @@ def print_crawl_summary(outcome: CrawlOutcome, layout: DataLayout, log_file: Pat
     reason = "" if outcome.reason in ("finished", "shutdown") else f" ({outcome.reason})"
     err.print(
         f"Crawl {outcome.crawl_id or '?'} {status}{reason}: "
-        f"{stat('stablecopy/captures')} captures ({stat('stablecopy/truncated')} truncated), "
+        f"{stat('stablecopy/captures')} captures ({stat('stablecopy/revisits')} unchanged revisits, "
+        f"{stat('stablecopy/truncated')} truncated), "
         f"{stat('stablecopy/fetch_failures')} failed fetches, "
         f"{extracted} clean texts ({no_text} pages without text), "
         f"{stat('stablecopy/warc_bytes') / 1e6:.2f} MB in {stat('stablecopy/warc_files')} WARC file(s)."
     )
+    if "stablecopy/pages/new" in outcome.stats:
+        counts = {name: stat(f"stablecopy/pages/{name}") for name in PAGE_COUNTS}
+        err.print(f"Pages: {RunSummary(outcome.crawl_id or 0, **counts)}")
     err.print(f"Data: {layout.root}   Log: {log_file}")
 
 
@@ -93,13 +98,14 @@ def captures_table(rows: Sequence[Capture]) -> Table:
         cells = [
             str(capture.id),
             capture.fetched_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(capture.status),
+            f"{capture.status} rev" if capture.record_type == "revisit" else str(capture.status),
             mime.split("/")[-1][:12],
             str(capture.payload_length),
             capture.url,
         ]
         if with_titles:
-            cells.append((capture.extraction.title or "") if capture.extraction else "")
+            extraction = capture.payload_capture.extraction
+            cells.append((extraction.title or "") if extraction else "")
         table.add_row(*cells)
     return table
 
@@ -107,7 +113,14 @@ def captures_table(rows: Sequence[Capture]) -> Table:
 def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
     fields = capture_json(capture)
     fields["warc_path"] = str(layout.resolve(capture.warc_file))
-    extraction = capture.extraction
+    original = capture.payload_capture
+    if original is not capture:
+        fields["revisit_of"] = (
+            f"{original.short_id} (capture {original.id}, {iso(original.fetched_at)}): "
+            f"payload and clean text are the original's, at {original.warc_file}:"
+            f"{original.warc_offset}"
+        )
+    extraction = original.extraction
     if extraction is not None:
         fields.update(
             {

@@ -46,6 +46,40 @@ class Captured:
     location: RecordLocation
     request_location: RecordLocation
     redirect_to: str | None = None
+    record_type: str = "response"  # or "revisit"
+    revisit_profile: str | None = None  # identical-payload-digest | server-not-modified
+    refers_to: str | None = None  # the original's record id, for a revisit
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class PriorCaptureQuery:
+    """Asks the catalogue for the capture a new fetch is compared with.
+
+    With `payload_sha256` unset: the latest capture of `url`. With it set: the latest capture of
+    any URL whose payload has that SHA-256 (revisits across URLs, by setting).
+    """
+
+    url: str
+    payload_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class PriorCapture:
+    """An earlier capture: its payload-bearing record (the original, for a revisit) and the
+    validators its server sent."""
+
+    record_id: str
+    url: str
+    fetched_at: datetime
+    status: int
+    payload_sha256: str
+    payload_digest: str
+    payload_length: int
+    location: RecordLocation
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,16 @@ STABLECOPY_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 # Request headers never written to request records; warcinfo lists them.
 STABLECOPY_REDACT_HEADERS = ["Cookie", "Authorization", "Proxy-Authorization"]
 
+# --- Revisits: unchanged pages are not stored twice ------------------------------------------------
+# Which earlier capture a fetched payload is compared with: "url" (the last capture of the same
+# URL), "any" (any earlier capture with the same SHA-256, across URLs), or "off" (always store a
+# full response). A match is archived as a `revisit` record (identical-payload-digest) that points
+# at the original and keeps this fetch's HTTP headers.
+STABLECOPY_REVISITS = "url"
+# Ask with If-None-Match / If-Modified-Since from the last capture of a URL; a 304 Not Modified is
+# archived as a `revisit` record (server-not-modified) and the spider sees the archived original.
+STABLECOPY_CONDITIONAL_REQUESTS = True
+
 # --- Clean text ----------------------------------------------------------------------------------
 # Extract clean text from every HTML response with trafilatura.
 STABLECOPY_EXTRACT_ENABLED = True

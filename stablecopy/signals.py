@@ -6,6 +6,9 @@ comment names the argument and its type. Document any new signal here.
 
 # event: CrawlOpened — the catalogue created (or joined) the crawl row.
 crawl_opened = object()
+# query: PriorCaptureQuery — asked by the archive before it writes; a receiver (the catalogue)
+# returns a PriorCapture, or None when there is none.
+prior_capture_requested = object()
 # capture: Captured — a request/response pair is written and flushed to a WARC file.
 capture_archived = object()
 # failure: FetchFailed — a fetch ended without a response (timeout, reset, DNS, refused...).

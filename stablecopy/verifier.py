@@ -79,6 +79,9 @@ class Summary:
         return self.findings == 0
 
 
+CAPTURE_KINDS = ("response", "revisit")
+
+
 def _digest(hexdigest: str | None) -> str | None:
     return f"sha256:{hexdigest}" if hexdigest is not None else None
 
@@ -104,8 +107,10 @@ def _compare(expected: ExpectedRecord, facts: fixity.RecordFacts) -> list[tuple[
     block_intact = facts.block_digest == _digest(facts.block_sha256)
     if facts.record_type != expected.kind:
         problems.append((ALTERED_WARC_HEADERS, f"WARC-Type is {facts.record_type}"))
-    if expected.kind == "response":
-        if facts.payload_sha256 != expected.payload_sha256:
+    if expected.kind in CAPTURE_KINDS:
+        # A revisit holds no payload: its block (the HTTP headers) and its stated digest of the
+        # original's payload are what can be checked.
+        if expected.kind == "response" and facts.payload_sha256 != expected.payload_sha256:
             problems.append((ALTERED_PAYLOAD, "the payload's SHA-256 differs from the catalogue"))
         elif not block_intact:
             problems.append((ALTERED_HTTP_HEADERS, "the HTTP headers changed (block digest fails)"))
@@ -343,9 +348,10 @@ class Verifier:
         found: fixity.RecordFacts | None = None,
     ) -> None:
         self.summary.records += 1
-        if record.kind == "response":
+        if record.kind in CAPTURE_KINDS:
             self.summary.captures += 1
-        observed = found.payload_sha256 if found is not None else None
+        # A revisit has no payload of its own to observe.
+        observed = found.payload_sha256 if found is not None and record.kind != "revisit" else None
         for kind, detail in problems:
             self._found(
                 Finding(
@@ -359,10 +365,10 @@ class Verifier:
                     observed=observed,
                 )
             )
-        if record.kind == "response" or problems:
+        if record.kind in CAPTURE_KINDS or problems:
             first: tuple[str | None, str | None] = problems[0] if problems else (None, None)
             self._event(
-                object_kind="capture" if record.kind == "response" else "record",
+                object_kind="capture" if record.kind in CAPTURE_KINDS else "record",
                 capture_id=record.capture_id,
                 warc_file=record.warc_file,
                 offset=record.offset,

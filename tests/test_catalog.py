@@ -74,7 +74,7 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
         tables = set(inspect(connection).get_table_names())
     assert differences == []
     assert {"crawls", "captures", "fetch_failures", "extractions", "warc_files"} <= tables
-    assert {"fixity_runs", "fixity_events"} <= tables
+    assert {"fixity_runs", "fixity_events", "schedules"} <= tables
     engine.dispose()
 
 
@@ -106,7 +106,15 @@ def test_upgrading_an_older_catalogue_gives_its_captures_citation_ids(tmp_path: 
     engine = open_catalog(url)
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT record_id, short_id FROM captures")).all()
+        counters = connection.execute(
+            text("SELECT pages_new, pages_failed, schedule_id, error FROM crawls")
+        ).one()
+        revisits = connection.execute(
+            text("SELECT count(*) FROM captures WHERE refers_to_id IS NOT NULL")
+        ).scalar()
     engine.dispose()
+    assert tuple(counters) == (0, 0, None, None)  # 0003: old crawls are no scheduled runs
+    assert revisits == 0
     assert dict(rows) == {  # type: ignore[arg-type]
         "<urn:uuid:1>": shortid.derive("<urn:uuid:1>"),
         "<urn:uuid:2>": shortid.derive("<urn:uuid:2>"),

@@ -30,9 +30,19 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("Error:")]
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
-def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
-    command = cli.commands[name]
+def _commands() -> list[tuple[str, click.Command]]:
+    """Every command, with the subcommands of groups (`schedule add`, ...)."""
+    found: list[tuple[str, click.Command]] = []
+    for name, command in sorted(cli.commands.items()):
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", c) for sub, c in sorted(command.commands.items())]
+        else:
+            found.append((name, command))
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(), ids=[n for n, _ in _commands()])
+def test_every_command_has_help_and_is_in_the_readme(name: str, command: click.Command) -> None:
     assert command.help
     assert f"stablecopy {name}" in README
     assert "--data-dir" in [opt for p in command.params for opt in getattr(p, "opts", [])]

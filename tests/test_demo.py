@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stablecopy.samplesite.pages import SEED_BOILERPLATE, seed_article
+from stablecopy.samplesite.pages import CORRECTION, SEED_BOILERPLATE, seed_article
 
 
 def test_demo_crawls_the_sample_site_and_shows_a_clean_article(tmp_path: Path) -> None:
@@ -34,3 +34,12 @@ def test_demo_crawls_the_sample_site_and_shows_a_clean_article(tmp_path: Path) -
     assert "$ stablecopy verify --crawl 1" in out
     assert re.search(r"Verified \d+ captures .*: all intact\.", result.stderr)
     assert "@online{stablecopy-" in out
+    # the second edition: revisits, and what changed
+    assert "Crawl 2 finished" in result.stderr
+    assert re.search(r"Pages: 1 new, \d+ changed, \d+ unchanged \(1 only outside", result.stderr)
+    added = [
+        line for line in out.splitlines() if line.startswith("+") and not line.startswith("++")
+    ]
+    assert len(added) == 1
+    assert added[0].endswith(CORRECTION.strip())
+    assert "text unchanged" in out

@@ -5,16 +5,11 @@ The server runs as a real process (pywb in its own virtualenv); the tests talk H
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -23,60 +18,9 @@ from stablecopy.replay.environment import ReplayEnvironmentError, pywb_python
 from stablecopy.samplesite.pages import seed_article
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, json_lines, run_cli
+from tests.replay import Replay, fetch, serving
 
-ROOT = Path(__file__).parent.parent
 ARTICLE = seed_article().path
-
-
-def pywb() -> str:
-    """The Python with pywb that `make test` prepared (STABLECOPY_PYWB_PYTHON, or .venv-pywb)."""
-    given = os.environ.get("STABLECOPY_PYWB_PYTHON") or str(ROOT / ".venv-pywb" / "bin" / "python")
-    if not Path(given).exists():
-        raise RuntimeError("no pywb environment: run `make test`, which prepares .venv-pywb")
-    return given
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class Fetched:
-    status: int
-    headers: Message
-    body: bytes
-
-    def read(self) -> bytes:
-        return self.body
-
-
-def fetch(url: str, headers: dict[str, str] | None = None, follow: bool = True) -> Fetched:
-    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with opener.open(request, timeout=30) as response:
-            return Fetched(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Fetched(error.code, error.headers, error.read())
-
-
-@dataclass
-class Replay:
-    base: str
-    data: Path
-    process: subprocess.Popen[str]
-
-    def url(self, path: str) -> str:
-        """`path` on the replay server (`base` is its collection URL, /archive/)."""
-        return self.base.removesuffix("/archive/") + path
-
-    def captures(self) -> list[dict[str, object]]:
-        listed = run_cli("captures", "--json", "--url", self.article, "--data-dir", str(self.data))
-        return json_lines(listed.stdout)
-
-    article: str = ""
 
 
 def crawl(site: SiteServer, data: Path) -> None:
@@ -84,30 +28,40 @@ def crawl(site: SiteServer, data: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@dataclass
+class Served:
+    """The replay server over a data directory with three captures of the seed article."""
+
+    replay: Replay
+    article: str
+
+    @property
+    def base(self) -> str:
+        return self.replay.base
+
+    @property
+    def data(self) -> Path:
+        return self.replay.data
+
+    def url(self, path: str) -> str:
+        return self.replay.url(path)
+
+    def captures(self) -> list[dict[str, object]]:
+        listed = run_cli("captures", "--json", "--url", self.article, "--data-dir", str(self.data))
+        return json_lines(listed.stdout)
+
+
 @pytest.fixture(scope="module")
-def replay(site: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replay]:
+def replay(site: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data = tmp_path_factory.mktemp("replay") / "data"
     for _ in range(3):
         crawl(site, data)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stablecopy", "serve", "--port", "0", "--data-dir", str(data),
-         "--pywb-python", pywb()],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.match(r"Replaying archive at (http://127\.0\.0\.1:\d+/archive/)$", line.strip())
-    assert match, line + (process.stderr.read() if process.stderr else "")
-    served = Replay(match.group(1), data, process, article=site.url(ARTICLE))
-    yield served
-    process.terminate()
-    process.communicate(timeout=30)
+    with serving(data) as server:
+        yield Served(server, site.url(ARTICLE))
 
 
 def test_serve_binds_loopback_and_replays_the_raw_bytes_of_a_capture(
-    replay: Replay, site: SiteServer
+    replay: Served, site: SiteServer
 ) -> None:
     latest = replay.captures()[-1]
     stamp = re.sub(r"\D", "", str(latest["fetched_at"]))[:14]
@@ -117,7 +71,7 @@ def test_serve_binds_loopback_and_replays_the_raw_bytes_of_a_capture(
     assert response.headers["Memento-Datetime"]
 
 
-def test_cited_urls_replay(replay: Replay) -> None:
+def test_cited_urls_replay(replay: Served) -> None:
     cited = run_cli("cite", replay.article, "--format", "csl-json", "--base-url",
                     replay.base.removesuffix("/archive/"), "--data-dir", str(replay.data))  # fmt: skip
     archived = re.search(r'"archive_location": "([^"]+)"', cited.stdout)
@@ -127,7 +81,7 @@ def test_cited_urls_replay(replay: Replay) -> None:
     assert b"Iran-Backed" in response.read()
 
 
-def test_timemap_lists_every_capture_of_a_url(replay: Replay) -> None:
+def test_timemap_lists_every_capture_of_a_url(replay: Served) -> None:
     timemap = fetch(replay.url(f"/archive/timemap/link/{replay.article}")).read().decode()
     mementos = re.findall(r'rel="memento"; datetime="([^"]+)"', timemap)
     assert len(mementos) == 3
@@ -135,7 +89,7 @@ def test_timemap_lists_every_capture_of_a_url(replay: Replay) -> None:
     assert 'rel="timegate"' in timemap
 
 
-def test_timegate_negotiates_on_accept_datetime(replay: Replay) -> None:
+def test_timegate_negotiates_on_accept_datetime(replay: Served) -> None:
     first = replay.captures()[0]
     moment = time.strftime(
         "%a, %d %b %Y %H:%M:%S GMT",
@@ -147,7 +101,7 @@ def test_timegate_negotiates_on_accept_datetime(replay: Replay) -> None:
     assert "timemap" in response.headers["Link"]
 
 
-def test_citation_ids_redirect_to_their_capture(replay: Replay) -> None:
+def test_citation_ids_redirect_to_their_capture(replay: Served) -> None:
     capture = replay.captures()[1]
     stamp = re.sub(r"\D", "", str(capture["fetched_at"]))[:14]
     for path in (f"/{capture['short_id']}", f"/archive/{str(capture['short_id']).lower()}"):
@@ -157,7 +111,7 @@ def test_citation_ids_redirect_to_their_capture(replay: Replay) -> None:
     assert fetch(replay.url("/ZZZZ-ZZZZ"), follow=False).status == 404
 
 
-def test_new_captures_replay_without_reindexing(replay: Replay, site: SiteServer) -> None:
+def test_new_captures_replay_without_reindexing(replay: Served, site: SiteServer) -> None:
     crawl(site, replay.data)
     deadline = time.monotonic() + 30
     while True:  # the index follows the catalogue within a refresh interval

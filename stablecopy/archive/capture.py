@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING
 
 from scrapy import signals as scrapy_signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Headers
+from scrapy.responsetypes import responsetypes
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 from stablecopy import signals as sc_signals
 from stablecopy.archive import records
+from stablecopy.archive.digests import sha256_hex
+from stablecopy.archive.reader import RecordReadError, read_record
 from stablecopy.archive.warcinfo import CrawlInfo, extraction_fields
 from stablecopy.archive.writer import ClosedFile, WarcWriter
 from stablecopy.events import (
@@ -27,11 +31,13 @@ from stablecopy.events import (
     CrawlOpened,
     ExtractedText,
     FetchFailed,
+    PriorCapture,
+    PriorCaptureQuery,
     RecordLocation,
     WarcFileClosed,
 )
 from stablecopy.extract.result import ExtractStatus
-from stablecopy.layout import DataLayout
+from stablecopy.layout import DataLayout, UnsafePathError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -48,6 +54,12 @@ META_BEGAN = "stablecopy_began_at"
 META_RECEIVED = "stablecopy_received"
 META_TRUNCATED = "stablecopy_truncated"
 META_RECORD_ID = "stablecopy_record_id"
+META_PRIOR = "stablecopy_prior"  # the PriorCapture this fetch is compared with
+META_CONDITIONAL = "stablecopy_conditional"  # the conditional request headers this middleware added
+META_REVISIT = "stablecopy_revisit"  # the revisit profile, when the fetch was archived as a revisit
+REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content
+_PER_FETCH = (META_BEGAN, META_RECEIVED, META_TRUNCATED, META_RECORD_ID, META_PRIOR, META_REVISIT)
+REVISIT_SCOPES = ("url", "any", "off")
 
 _ARCHIVED_SCHEMES = ("http", "https")
 _FATAL_ERRNOS = {
@@ -57,6 +69,11 @@ _FATAL_ERRNOS = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 class WarcCapture:
@@ -70,6 +87,15 @@ class WarcCapture:
         self.download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         self.redact = settings.getlist("STABLECOPY_REDACT_HEADERS")
         self.crawl_id: int = settings.getint("STABLECOPY_CRAWL_ID")
+        self.revisits = (settings.get("STABLECOPY_REVISITS") or "off").strip().lower()
+        if self.revisits not in REVISIT_SCOPES:
+            raise ValueError(
+                f"STABLECOPY_REVISITS must be one of {', '.join(REVISIT_SCOPES)}, "
+                f"not {self.revisits!r}"
+            )
+        self.conditional = self.revisits != "off" and settings.getbool(
+            "STABLECOPY_CONDITIONAL_REQUESTS"
+        )
         self.info = CrawlInfo(
             operator=settings.get("STABLECOPY_OPERATOR") or "",
             contact=settings.get("STABLECOPY_CONTACT_URL") or "",
@@ -132,21 +158,55 @@ class WarcCapture:
     # --- downloader middleware -------------------------------------------------------------------
 
     def process_request(self, request: Request) -> None:
-        """Forget what a previous fetch left in meta (redirects and retries copy it over)."""
-        for key in (META_BEGAN, META_RECEIVED, META_TRUNCATED, META_RECORD_ID):
+        """Forget what a previous fetch left (redirects and retries copy meta and headers over),
+        then look up the last capture of this URL and, when it allows, ask conditionally."""
+        for key in _PER_FETCH:
             request.meta.pop(key, None)
+        for name in request.meta.pop(META_CONDITIONAL, ()):
+            request.headers.pop(name, None)
+        if self.revisits == "off" or request.method != "GET":
+            return
+        if urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
+            return
+        prior = self._prior(PriorCaptureQuery(url=records.without_fragment(request.url)))
+        if prior is None:
+            return
+        request.meta[META_PRIOR] = prior
+        if not self.conditional or prior.status != 200:
+            return
+        added = []
+        for name, value in (
+            ("If-None-Match", prior.etag),
+            ("If-Modified-Since", prior.last_modified),
+        ):
+            if value and name not in request.headers:
+                request.headers[name] = value
+                added.append(name)
+        if added:
+            request.meta[META_CONDITIONAL] = tuple(added)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         if "cached" in response.flags or urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
             return response
+        prior: PriorCapture | None = request.meta.get(META_PRIOR)
+        not_modified = response.status == 304 and prior is not None
         try:
-            captured = self._archive(request, response)
+            if not_modified and prior is not None and request.meta.get(META_CONDITIONAL):
+                captured = self._archive(request, response, prior, "server-not-modified")
+            else:
+                original = self._same_payload(request, response, prior)
+                profile = "identical-payload-digest" if original else None
+                captured = self._archive(request, response, original, profile)
         except OSError as exc:
             self._write_failed(f"archiving {response.url}", exc)
             return response
         request.meta[META_RECORD_ID] = captured.record_id
         request.meta[META_TRUNCATED] = captured.truncated
+        if captured.revisit_profile:
+            request.meta[META_REVISIT] = captured.revisit_profile
         self.crawler.signals.send_catch_log(sc_signals.capture_archived, capture=captured)
+        if captured.revisit_profile == "server-not-modified" and prior is not None:
+            return self._restored(request, response, prior)
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -165,6 +225,64 @@ class WarcCapture:
             message=str(exception) or type(exception).__name__,
         )
         self.crawler.signals.send_catch_log(sc_signals.fetch_failed, failure=failure)
+
+    # --- revisits --------------------------------------------------------------------------------
+
+    def _prior(self, query: PriorCaptureQuery) -> PriorCapture | None:
+        """The catalogue's answer to `query` (there is none when no catalogue is listening)."""
+        answers = self.crawler.signals.send_catch_log(
+            sc_signals.prior_capture_requested, query=query
+        )
+        for _receiver, answer in answers:
+            if isinstance(answer, PriorCapture):
+                return answer
+        return None
+
+    def _same_payload(
+        self, request: Request, response: Response, prior: PriorCapture | None
+    ) -> PriorCapture | None:
+        """The earlier capture whose payload this response repeats byte for byte, if any.
+
+        Only whole, non-empty GET bodies qualify: a truncated body is not known to be identical,
+        and an empty one has nothing to leave out.
+        """
+        if self.revisits == "off" or request.method != "GET" or not response.body:
+            return None
+        if request.meta.get(META_TRUNCATED) or "dataloss" in response.flags:
+            return None
+        if prior is None and self.revisits == "url":
+            return None
+        digest = sha256_hex(response.body)
+        if prior is not None and prior.payload_sha256 == digest:
+            return prior
+        if self.revisits == "any":
+            url = records.without_fragment(request.url)
+            return self._prior(PriorCaptureQuery(url=url, payload_sha256=digest))
+        return None
+
+    def _restored(self, request: Request, response: Response, prior: PriorCapture) -> Response:
+        """A 304 answered with the original's archived status, headers and body, so the spider
+        sees the page (and its links) as if it had been sent again; flagged `revisit`."""
+        try:
+            original = read_record(
+                self.layout.resolve(prior.location.warc_file), prior.location.offset
+            )
+        except (RecordReadError, UnsafePathError) as exc:
+            logger.warning("cannot read the original of %s: %s", response.url, exc)
+            return response
+        headers = Headers(list(original.http_headers))
+        cls = responsetypes.from_args(headers=headers, url=response.url, body=original.payload)
+        return cls(
+            url=response.url,
+            status=original.http_status or 200,
+            headers=headers,
+            body=original.payload,
+            request=request,
+            flags=[*response.flags, REVISIT_FLAG],
+            certificate=response.certificate,
+            ip_address=response.ip_address,
+            protocol=response.protocol,
+        )
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -192,43 +310,68 @@ class WarcCapture:
             truncated=truncated,
         )
 
-    def _archive(self, request: Request, response: Response) -> Captured:
+    def _archive(
+        self,
+        request: Request,
+        response: Response,
+        original: PriorCapture | None = None,
+        profile: str | None = None,
+    ) -> Captured:
+        """Write the request record and a response record, or, given an original and a profile,
+        a revisit record standing for the original's payload."""
         exchange = self._exchange(request, response)
         response_id, request_id = records.new_record_id(), records.new_record_id()
-        warcinfo_id = self.writer.reserve(len(exchange.body) + 4096)
+        stored = 0 if profile else len(exchange.body)
+        warcinfo_id = self.writer.reserve(stored + 4096)
         built_request = records.request_record(
             exchange, request_id, response_id, warcinfo_id, self.redact
         )
-        built_response = records.response_record(exchange, response_id, request_id, warcinfo_id)
-        placed = self.writer.write([built_request, built_response])
+        if original is not None and profile is not None:
+            built = records.revisit_record(
+                exchange, response_id, request_id, warcinfo_id, profile,
+                records.Original(
+                    original.record_id, original.url, original.fetched_at, original.payload_digest
+                ),
+            )  # fmt: skip
+        else:
+            built = records.response_record(exchange, response_id, request_id, warcinfo_id)
+        placed = self.writer.write([built_request, built])
         self._count_written(placed)
-        location = self._location(placed[1])
         content_type = response.headers.get(b"Content-Type")
         location_header = response.headers.get(b"Location")
         stats = self.crawler.stats
         if stats:
             stats.inc_value("stablecopy/captures")
+            if profile:
+                stats.inc_value("stablecopy/revisits")
             if exchange.truncated:
                 stats.inc_value("stablecopy/truncated")
+        payload_digest = built.payload_digest or ""
         return Captured(
             url=records.without_fragment(exchange.url),
             method=exchange.method,
             fetched_at=exchange.began_at,
             status=exchange.status,
             content_type=content_type.decode("latin-1") if content_type else None,
-            payload_sha256=(built_response.payload_digest or "").partition(":")[2],
-            payload_digest=built_response.payload_digest or "",
-            block_digest=built_response.block_digest,
-            payload_length=len(exchange.body),
+            payload_sha256=payload_digest.partition(":")[2],
+            payload_digest=payload_digest,
+            block_digest=built.block_digest,
+            payload_length=original.payload_length if original else len(exchange.body),
             truncated=exchange.truncated,
             ip_address=exchange.ip_address,
             record_id=response_id,
             request_record_id=request_id,
-            location=location,
+            location=self._location(placed[1]),
             request_location=self._location(placed[0]),
             redirect_to=(
                 response.urljoin(location_header.decode("latin-1")) if location_header else None
             ),
+            record_type="revisit" if profile else "response",
+            revisit_profile=profile,
+            refers_to=original.record_id if original else None,
+            etag=_header(response, b"ETag") or (original.etag if original else None),
+            last_modified=_header(response, b"Last-Modified")
+            or (original.last_modified if original else None),
         )
 
     def text_extracted(self, text: ExtractedText) -> None:

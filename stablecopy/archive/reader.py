@@ -10,6 +10,8 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from stablecopy.archive.digests import sha256_hex
 
+_HTTP_RESPONSES = ("response", "revisit")
+
 
 class RecordReadError(OSError):
     """No readable record at that place (missing file, wrong offset, damaged gzip member)."""
@@ -23,6 +25,8 @@ class ReadRecord:
     record_type: str
     headers: dict[str, str]
     payload: bytes
+    http_status: int | None = None  # response records: the HTTP status and headers, as received
+    http_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def payload_sha256(self) -> str:
@@ -35,10 +39,14 @@ def read_record(path: Path, offset: int) -> ReadRecord:
         with path.open("rb") as handle:
             handle.seek(offset)
             for record in ArchiveIterator(handle):
+                http = record.http_headers if record.rec_type in _HTTP_RESPONSES else None
+                status = http.get_statuscode() if http is not None else None
                 return ReadRecord(
                     record_type=record.rec_type,
                     headers=dict(record.rec_headers.headers),
                     payload=record.raw_stream.read(),
+                    http_status=int(status) if status and status.isdigit() else None,
+                    http_headers=tuple(http.headers) if http is not None else (),
                 )
     except (OSError, ArchiveLoadFailed, ValueError, EOFError) as exc:
         raise RecordReadError(f"cannot read a record at {path}:{offset}: {exc}") from exc

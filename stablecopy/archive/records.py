@@ -220,6 +220,51 @@ def response_record(
     return _http_record("response", url, head, exchange.body, headers)
 
 
+REVISIT_PROFILES = {
+    "identical-payload-digest": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
+    "server-not-modified": "http://netpreserve.org/warc/1.1/revisit/server-not-modified",
+}
+
+
+@dataclass(frozen=True)
+class Original:
+    """The record a revisit points back to."""
+
+    record_id: str
+    url: str
+    fetched_at: datetime
+    payload_digest: str
+
+
+def revisit_record(
+    exchange: Exchange,
+    record_id: str,
+    request_id: str,
+    warcinfo_id: str | None,
+    profile: str,
+    original: Original,
+) -> BuiltRecord:
+    """A revisit: this exchange's HTTP headers only, standing for the original's payload.
+
+    identical-payload-digest: the body was fetched whole, found identical and left out
+    (WARC-Truncated: length). server-not-modified: the server answered 304, there was no body.
+    """
+    url = without_fragment(exchange.url)
+    headers = _common("revisit", url, record_id, exchange.began_at, warcinfo_id)
+    headers["WARC-Concurrent-To"] = request_id
+    if exchange.ip_address:
+        headers["WARC-IP-Address"] = exchange.ip_address
+    headers["WARC-Profile"] = REVISIT_PROFILES[profile]
+    headers["WARC-Refers-To"] = original.record_id
+    headers["WARC-Refers-To-Target-URI"] = original.url
+    headers["WARC-Refers-To-Date"] = warc_date(original.fetched_at)
+    headers["WARC-Payload-Digest"] = original.payload_digest
+    if profile == "identical-payload-digest":
+        headers["WARC-Truncated"] = "length"
+    head = response_head(exchange.protocol, exchange.status, exchange.response_headers)
+    return _http_record("revisit", url, head, b"", headers)
+
+
 def request_record(
     exchange: Exchange,
     record_id: str,

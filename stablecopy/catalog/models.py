@@ -51,6 +51,13 @@ class Crawl(Base):
     write_errors: Mapped[int] = mapped_column(Integer, default=0)
     warc_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     extracted: Mapped[int] = mapped_column(Integer, default=0)
+    # A scheduled run: its schedule, what changed since the pages' previous captures, any error.
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"), index=True)
+    pages_new: Mapped[int] = mapped_column(Integer, default=0)
+    pages_changed: Mapped[int] = mapped_column(Integer, default=0)
+    pages_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    pages_failed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Capture(Base):
@@ -72,7 +79,7 @@ class Capture(Base):
     status: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the WARC-Date: when it began
-    record_type: Mapped[str] = mapped_column(String(16))  # response (revisit later)
+    record_type: Mapped[str] = mapped_column(String(16))  # response | revisit
     payload_sha256: Mapped[str] = mapped_column(String(64))
     payload_digest: Mapped[str] = mapped_column(String(DIGEST))  # as written in the WARC
     block_digest: Mapped[str] = mapped_column(String(DIGEST))  # as written in the WARC
@@ -90,8 +97,23 @@ class Capture(Base):
     request_length: Mapped[int | None] = mapped_column(BigInteger)
     # Perma-style citation id (XXXX-XXXX), derived once from record_id and never changed.
     short_id: Mapped[str | None] = mapped_column(String(9), unique=True)
+    # A revisit stands for the payload of an earlier capture (identical digest, or HTTP 304).
+    revisit_profile: Mapped[str | None] = mapped_column(String(32))
+    refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), index=True)
+    # Validators the server sent, for the next crawl's conditional request.
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
 
     extraction: Mapped[Extraction | None] = relationship(back_populates="capture")
+    original: Mapped[Capture | None] = relationship(remote_side="Capture.id")
+
+    @property
+    def payload_capture(self) -> Capture:
+        """The capture whose record holds this one's payload (and clean text): itself, or the
+        original a revisit stands for."""
+        if self.record_type == "revisit" and self.original is not None:
+            return self.original
+        return self
 
 
 class FetchFailure(Base):
@@ -193,3 +215,30 @@ class FixityEvent(Base):
     outcome: Mapped[str] = mapped_column(String(8))  # pass | fail
     finding: Mapped[str | None] = mapped_column(String(32))  # what differs, when it failed
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Schedule(Base):
+    """A recurring crawl: what to capture, how, and when; runs are crawls that point back here."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    seeds: Mapped[list[str]] = mapped_column(JSON)
+    follow: Mapped[bool] = mapped_column(default=False)
+    depth: Mapped[int] = mapped_column(Integer, default=1)
+    allow: Mapped[list[str]] = mapped_column(JSON)
+    deny: Mapped[list[str]] = mapped_column(JSON)
+    settings: Mapped[dict[str, str]] = mapped_column(JSON)  # extra -s KEY=VALUE for its crawls
+    every_seconds: Mapped[int | None] = mapped_column(Integer)
+    cron: Mapped[str | None] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    notify_url: Mapped[str | None] = mapped_column(Text)
+    notify_cmd: Mapped[str | None] = mapped_column(Text)
+    # The run in progress: who claimed it and until when (a lease the runner keeps renewing).
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    running_crawl_id: Mapped[int | None] = mapped_column(Integer)

@@ -7,10 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, true, union
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, union
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from stablecopy import shortid
+from stablecopy.catalog.keys import url_key
 from stablecopy.catalog.models import Capture, Extraction, WarcFile
 
 ROWS_PER_FETCH = 1000
@@ -19,7 +20,7 @@ ROWS_PER_FETCH = 1000
 def _captures(url: str | None, crawl_id: int | None) -> Select[Capture]:
     query = select(Capture).options(joinedload(Capture.extraction))
     if url is not None:
-        query = query.where(Capture.url == url)
+        query = query.where(Capture.url_key == url_key(url), Capture.url == url)
     if crawl_id is not None:
         query = query.where(Capture.crawl_id == crawl_id)
     return query
@@ -92,31 +93,51 @@ def find_capture(session: Session, reference: str) -> Capture | None:
 
 @dataclass(frozen=True)
 class CaptureFilter:
-    """Which captures a command is about; all of them when nothing is set."""
+    """Which captures a command is about; all of them when nothing is set.
+
+    `with_originals` adds the original of every selected revisit, which a package or an index
+    needs so that the revisit can be replayed.
+    """
 
     crawl_id: int | None = None
     url: str | None = None
     url_prefix: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    with_originals: bool = False
 
     @property
     def everything(self) -> bool:
-        return all(value is None for value in asdict(self).values())
+        return all(value is None for key, value in asdict(self).items() if key != "with_originals")
 
-    def clause(self) -> ColumnElement[bool]:
+    def describe(self) -> str:
+        """The selection in words, for package descriptions ("crawl_id=3, url_prefix=...")."""
+        chosen = {k: v for k, v in asdict(self).items() if v is not None and k != "with_originals"}
+        return ", ".join(f"{k}={v}" for k, v in chosen.items())
+
+    def _conditions(self, entity: type[Capture]) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [true()]
         if self.crawl_id is not None:
-            conditions.append(Capture.crawl_id == self.crawl_id)
+            conditions.append(entity.crawl_id == self.crawl_id)
         if self.url is not None:
-            conditions.append(Capture.url == self.url)
+            conditions += [entity.url_key == url_key(self.url), entity.url == self.url]
         if self.url_prefix is not None:
-            conditions.append(Capture.url.startswith(self.url_prefix, autoescape=True))
+            conditions.append(entity.url.startswith(self.url_prefix, autoescape=True))
         if self.since is not None:
-            conditions.append(Capture.fetched_at >= self.since)
+            conditions.append(entity.fetched_at >= self.since)
         if self.until is not None:
-            conditions.append(Capture.fetched_at <= self.until)
-        return and_(*conditions)
+            conditions.append(entity.fetched_at <= self.until)
+        return conditions
+
+    def clause(self) -> ColumnElement[bool]:
+        selected = and_(*self._conditions(Capture))
+        if not self.with_originals or self.everything:
+            return selected
+        revisit = aliased(Capture)
+        originals = select(revisit.refers_to_id).where(
+            *self._conditions(revisit), revisit.refers_to_id.is_not(None)
+        )
+        return or_(selected, Capture.id.in_(originals))
 
 
 @dataclass(frozen=True)
@@ -126,7 +147,7 @@ class ExpectedRecord:
     warc_file: str
     offset: int
     length: int | None
-    kind: str  # response | request | conversion | metadata
+    kind: str  # response | revisit | request | conversion | metadata
     record_id: str
     capture_id: int
     url: str | None = None
@@ -146,7 +167,7 @@ def _expected_responses(session: Session, where: ColumnElement[bool]) -> Iterato
             warc_file=capture.warc_file,
             offset=capture.warc_offset,
             length=capture.warc_length,
-            kind="response",
+            kind=capture.record_type,
             record_id=capture.record_id,
             capture_id=capture.id,
             url=capture.url,
@@ -238,7 +259,10 @@ def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Ca
     """The selected captures with their extractions, in file order, streamed."""
     query = (
         select(Capture)
-        .options(joinedload(Capture.extraction))
+        .options(
+            joinedload(Capture.extraction),
+            joinedload(Capture.original).joinedload(Capture.extraction),
+        )
         .where(selection.clause())
         .order_by(Capture.warc_file, Capture.warc_offset)
         .execution_options(yield_per=ROWS_PER_FETCH)
@@ -259,6 +283,7 @@ def captures_by_key(
         where = where & (Capture.id <= upto_id)
     query = (
         select(Capture)
+        .options(joinedload(Capture.original))
         .where(where)
         .order_by(key, Capture.fetched_at)
         .execution_options(yield_per=ROWS_PER_FETCH)

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-import surt
 from scrapy import signals as scrapy_signals
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import select
@@ -26,9 +25,20 @@ from twisted.internet.task import LoopingCall
 
 from stablecopy import __version__, shortid
 from stablecopy import signals as sc_signals
+from stablecopy.catalog.history import run_summary, store_summary
+from stablecopy.catalog.keys import url_key
 from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, WarcFile
 from stablecopy.catalog.session import CatalogError, open_catalog, session_factory
-from stablecopy.events import ArchivedText, Captured, CrawlOpened, FetchFailed, WarcFileClosed
+from stablecopy.events import (
+    ArchivedText,
+    Captured,
+    CrawlOpened,
+    FetchFailed,
+    PriorCapture,
+    PriorCaptureQuery,
+    RecordLocation,
+    WarcFileClosed,
+)
 from stablecopy.layout import DataLayout
 
 if TYPE_CHECKING:
@@ -49,14 +59,6 @@ _SNAPSHOT_KEYS = (
     "AUTOTHROTTLE_TARGET_CONCURRENCY", "DOWNLOAD_DELAY", "DOWNLOAD_TIMEOUT", "DOWNLOAD_MAXSIZE",
     "RETRY_TIMES", "COOKIES_ENABLED", "DEPTH_LIMIT",
 )  # fmt: skip
-
-
-def url_key(url: str) -> str:
-    """The SURT form of a URL (what CDX indexes sort and look up by)."""
-    try:
-        return str(surt.surt(url))
-    except Exception:  # noqa: BLE001 (surt fails in many ways on odd URLs; the URL itself will do)
-        return url
 
 
 def settings_snapshot(settings: BaseSettings) -> dict[str, Any]:
@@ -116,6 +118,7 @@ class CatalogRecorder:
         connect(recorder.spider_opened, signal=scrapy_signals.spider_opened)
         connect(recorder.spider_closed, signal=scrapy_signals.spider_closed)
         connect(recorder.engine_stopped, signal=scrapy_signals.engine_stopped)
+        connect(recorder.prior_capture, signal=sc_signals.prior_capture_requested)
         connect(recorder.capture_archived, signal=sc_signals.capture_archived)
         connect(recorder.fetch_failed, signal=sc_signals.fetch_failed)
         connect(recorder.text_archived, signal=sc_signals.text_archived)
@@ -145,6 +148,10 @@ class CatalogRecorder:
                 raise CatalogError(f"there is no crawl {self.crawl_id} to join")
             crawl.status = "running"
             crawl.finished_at = None
+            if not crawl.software:  # a row the scheduler made for this run: say what runs it
+                crawl.settings = settings_snapshot(self.crawler.settings)
+                crawl.software = software_versions()
+                crawl.worker = f"{socket.gethostname()}:{os.getpid()}"
         else:
             crawl = Crawl(
                 started_at=datetime.now(UTC),
@@ -178,6 +185,19 @@ class CatalogRecorder:
         crawl.warc_bytes += value("stablecopy/warc_bytes", 0)
         crawl.extracted += value("stablecopy/extracted", 0)
         self.commit()
+        if self.failed:
+            return
+        try:
+            summary = run_summary(self.session, crawl.id)
+            store_summary(crawl, summary)
+        except SQLAlchemyError as exc:
+            self.session.rollback()
+            logger.error("cannot count what changed in crawl %d: %s", crawl.id, exc)
+            return
+        if stats:
+            for key, count in summary.as_dict().items():
+                stats.set_value(f"stablecopy/pages/{key}", count)
+        self.commit()
 
     def engine_stopped(self) -> None:
         if self._ticker.running:
@@ -188,9 +208,58 @@ class CatalogRecorder:
 
     # --- events ----------------------------------------------------------------------------------
 
+    def prior_capture(self, query: PriorCaptureQuery) -> PriorCapture | None:
+        """The capture a new fetch is compared with: the latest of its URL (or, given a digest,
+        the latest whole response with that payload), resolved to the record holding the payload.
+
+        Reads through the recording session, so captures of this crawl not yet committed count.
+        """
+        if self.crawl is None or self.failed:
+            return None
+        if query.payload_sha256 is None:
+            where = [Capture.url_key == url_key(query.url), Capture.url == query.url]
+            where.append(Capture.method == "GET")
+        else:
+            where = [Capture.payload_sha256 == query.payload_sha256]
+            where.append(Capture.record_type == "response")
+        try:
+            latest = self.session.scalar(
+                select(Capture).where(*where).order_by(Capture.fetched_at.desc()).limit(1)
+            )
+            original = (
+                latest.original
+                if latest is not None and latest.record_type == "revisit"
+                else latest
+            )
+        except SQLAlchemyError as exc:
+            logger.warning("cannot look up the last capture of %s: %s", query.url, exc)
+            return None
+        if latest is None or original is None:
+            return None
+        if original.record_type != "response" or original.truncated or not original.payload_length:
+            return None
+        return PriorCapture(
+            record_id=original.record_id,
+            url=original.url,
+            fetched_at=original.fetched_at,
+            # A 304 stands for the original's status, which a conditional request needs.
+            status=original.status if latest.status == 304 else latest.status,
+            payload_sha256=original.payload_sha256,
+            payload_digest=original.payload_digest,
+            payload_length=original.payload_length,
+            location=RecordLocation(original.warc_file, original.warc_offset, original.warc_length),
+            etag=latest.etag,
+            last_modified=latest.last_modified,
+        )
+
     def capture_archived(self, capture: Captured) -> None:
         if self.crawl is None:
             return
+        original = None
+        if capture.refers_to:
+            original = self._recent.get(capture.refers_to) or self.session.scalar(
+                select(Capture).where(Capture.record_id == capture.refers_to)
+            )
         row = Capture(
             crawl_id=self.crawl_id,
             url=capture.url,
@@ -199,7 +268,11 @@ class CatalogRecorder:
             status=capture.status,
             content_type=capture.content_type,
             fetched_at=capture.fetched_at,
-            record_type="response",
+            record_type=capture.record_type,
+            revisit_profile=capture.revisit_profile,
+            original=original,
+            etag=capture.etag,
+            last_modified=capture.last_modified,
             payload_sha256=capture.payload_sha256,
             payload_digest=capture.payload_digest,
             block_digest=capture.block_digest,

@@ -73,12 +73,25 @@ def make_engine(url: str, writer: bool = False) -> Engine:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`, the newest by default (creating it on an empty database)."""
+    sqlite = engine.dialect.name == "sqlite"
     with as_file(files("stablecopy.catalog").joinpath("migrations")) as location:
         config = Config()
         config.set_main_option("script_location", str(location))
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        with engine.connect() as connection:
+            # SQLite batch migrations copy tables: foreign keys are switched off (outside any
+            # transaction, straight on the driver connection) and checked once, at the end.
+            driver = connection.connection.driver_connection if sqlite else None
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, revision)
+                    if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                        raise CatalogError("a migration left rows pointing at nothing; undone")
+            finally:
+                if driver is not None:
+                    driver.execute("PRAGMA foreign_keys=ON")
 
 
 def open_catalog(url: str, writer: bool = False) -> Engine:

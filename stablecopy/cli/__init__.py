@@ -5,10 +5,20 @@ Expected failures print one line, `Error: ...`, and exit with status 1; never a 
 
 from __future__ import annotations
 
-from stablecopy.cli import captures, crawl, export, provenance, serve
+from stablecopy.cli import captures, crawl, export, history, provenance, schedules, serve
 from stablecopy.cli.group import cli
 
-__all__ = ["captures", "cli", "crawl", "export", "main", "provenance", "serve"]
+__all__ = [
+    "captures",
+    "cli",
+    "crawl",
+    "export",
+    "history",
+    "main",
+    "provenance",
+    "schedules",
+    "serve",
+]
 
 
 def main() -> None:

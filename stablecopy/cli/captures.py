@@ -13,7 +13,7 @@ from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options
 from stablecopy.console import captures_table, out, print_provenance
 from stablecopy.export.jsonl import capture_json
-from stablecopy.layout import DataLayout, UnsafePathError
+from stablecopy.layout import DataLayout
 
 
 @cli.command()
@@ -47,29 +47,17 @@ def captures(
 def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None:
     """Show one capture's provenance (ID: its number or its citation id, e.g. 7KQM-3XPA): where
     its record is, its digests, how its text was made, and its fixity history."""
-    from stablecopy.archive.reader import RecordReadError, read_record
+    from stablecopy.texts import TextUnavailable, archived_text
 
     layout = DataLayout.create(data_dir, db_url)
     with catalog(data_dir, db_url) as session:
         capture = queries.find_capture(session, reference)
         if capture is None:
             raise click.ClickException(f"there is no capture {reference}")
-        capture_id = capture.id
-        extraction = capture.extraction
         if not text:
             print_provenance(capture, layout, str(capture_history(session, capture.id)))
             return
-        if extraction is None or extraction.conversion_file is None:
-            status = extraction.status if extraction else "not extracted"
-            raise click.ClickException(f"capture {capture_id} has no clean text ({status})")
         try:
-            path = layout.resolve(extraction.conversion_file)
-            record = read_record(path, extraction.conversion_offset or 0)
-        except (RecordReadError, UnsafePathError) as exc:
+            click.echo(archived_text(layout, capture))
+        except TextUnavailable as exc:
             raise click.ClickException(str(exc)) from exc
-        if record.payload_sha256 != extraction.text_sha256:
-            raise click.ClickException(
-                f"the text record at {extraction.conversion_file}:{extraction.conversion_offset} "
-                "does not match the SHA-256 catalogued for it"
-            )
-        click.echo(record.payload.decode("utf-8"))

@@ -10,7 +10,12 @@ import click
 
 from stablecopy.catalog.session import CatalogError, open_catalog
 from stablecopy.cli.group import cli
-from stablecopy.cli.options import location_options
+from stablecopy.cli.options import (
+    location_options,
+    parse_settings,
+    scope_options,
+    settings_option,
+)
 from stablecopy.console import configure_logging, err, print_crawl_summary
 from stablecopy.layout import DataLayout
 from stablecopy.seeds import collect_seeds
@@ -18,55 +23,11 @@ from stablecopy.seeds import collect_seeds
 INTERRUPTED = 130
 
 
-def _parse_set(pairs: tuple[str, ...]) -> dict[str, str]:
-    settings = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="-s")
-        settings[key.strip()] = value
-    return settings
-
-
 @cli.command()
 @click.argument("urls", nargs=-1, metavar="[URL]...")
-@click.option(
-    "--seeds",
-    "seed_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Seed file: one URL per line, '#' starts a comment. Repeatable.",
-)
-@click.option("--follow", is_flag=True, help="Follow links that stay on each seed's site.")
-@click.option(
-    "--depth",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="How many link hops --follow goes from a seed (or a listed article).",
-)
-@click.option(
-    "--allow",
-    multiple=True,
-    metavar="REGEX",
-    help="Only capture listed or linked URLs matching one of these. Repeatable.",
-)
-@click.option(
-    "--deny",
-    multiple=True,
-    metavar="REGEX",
-    help="Never capture listed or linked URLs matching any of these. Repeatable.",
-)
+@scope_options()
 @location_options
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Any Scrapy or STABLECOPY_* setting, at command-line priority. Repeatable.",
-)
+@settings_option
 @click.option("-v", "--verbose", is_flag=True, help="Show the crawl's INFO log on the console.")
 def crawl(
     urls: tuple[str, ...],
@@ -108,7 +69,7 @@ def crawl(
         "STABLECOPY_DATA_DIR": str(layout.root),
         "STABLECOPY_DB_URL": layout.db_url,
         "STABLECOPY_PROGRESS": True,
-        **_parse_set(overrides),
+        **parse_settings(overrides),
     }
     log_file = layout.log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
     configure_logging(verbose, log_file)

@@ -60,7 +60,11 @@ def export(
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --wacz, --cdxj and --jsonl")
     selection = queries.CaptureFilter(
-        crawl_id=crawl_id, url_prefix=url_prefix, since=utc(since), until=utc(until)
+        crawl_id=crawl_id,
+        url_prefix=url_prefix,
+        since=utc(since),
+        until=utc(until),
+        with_originals=cdxj_path is not None,  # an index must find what its revisits stand for
     )
     layout = DataLayout.create(data_dir, db_url)
     with catalog(data_dir, db_url) as session:

@@ -96,3 +96,72 @@ def utc(value: str | None) -> datetime | None:
     except ValueError as exc:
         raise click.BadParameter(f"not an ISO 8601 date or time: {value!r}") from exc
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`-s KEY=VALUE` options as a dict of settings."""
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="-s")
+        settings[key.strip()] = value
+    return settings
+
+
+def settings_option(command: F) -> F:
+    return click.option(
+        "-s",
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Any Scrapy or STABLECOPY_* setting, at command-line priority. Repeatable.",
+    )(command)
+
+
+def scope_options(editing: bool = False) -> Callable[[F], F]:
+    """What a crawl captures: --seeds, --follow, --depth, --allow, --deny (for `schedule edit`,
+    without defaults: only what is given changes)."""
+
+    def decorate(command: F) -> F:
+        for option in reversed(
+            [
+                click.option(
+                    "--seeds",
+                    "seed_files",
+                    multiple=True,
+                    type=click.Path(dir_okay=False),
+                    metavar="FILE",
+                    help="Seed file: one URL per line, '#' starts a comment. Repeatable.",
+                ),
+                click.option(
+                    "--follow/--no-follow",
+                    default=None if editing else False,
+                    help="Follow links that stay on each seed's site.",
+                ),
+                click.option(
+                    "--depth",
+                    type=click.IntRange(min=0),
+                    default=None if editing else 1,
+                    show_default=not editing,
+                    help="How many link hops --follow goes from a seed (or a listed article).",
+                ),
+                click.option(
+                    "--allow",
+                    multiple=True,
+                    metavar="REGEX",
+                    help="Only capture listed or linked URLs matching one of these. Repeatable.",
+                ),
+                click.option(
+                    "--deny",
+                    multiple=True,
+                    metavar="REGEX",
+                    help="Never capture listed or linked URLs matching any of these. Repeatable.",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate

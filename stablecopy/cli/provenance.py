@@ -19,7 +19,9 @@ from stablecopy.layout import DataLayout
 
 
 def citation_facts(capture: Capture, base_url: str, collection: str) -> CitationFacts:
-    extraction = capture.extraction
+    """What a citation of `capture` says; a revisit is cited at its own time, with the title and
+    text of the original whose payload it repeats."""
+    extraction = capture.payload_capture.extraction
     return CitationFacts(
         short_id=capture.short_id or "",
         url=capture.url,

@@ -1,29 +1,43 @@
-"""A CDXJ index of captures, written from the catalogue (no WARC file is read).
+"""CDXJ index lines: written from the catalogue (no WARC file is read), or corrected after
+cdxj-indexer, so that every capture replays.
 
 Lines are `<SURT key> <14-digit UTC timestamp> <JSON>` in bytewise order, with the fields
-cdxj-indexer writes for response records (url, mime, status, digest, length, offset, filename), so
-pywb and other CDXJ readers take it as theirs.
+cdxj-indexer writes for response and revisit records (url, mime, status, digest, length, offset,
+filename), so pywb and other CDXJ readers take them as theirs. One difference, on purpose: a
+`server-not-modified` revisit (the server answered 304) is indexed at its own time but at its
+original's record, with the original's status and type. Replay tools play a revisit whose HTTP
+status is 304 as an empty 304; indexed this way, the time the server confirmed the copy replays
+that copy.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import IO
 
 from stablecopy.catalog.models import Capture
 
+REVISIT_MIME = "warc/revisit"
+
 
 def cdxj_line(capture: Capture) -> str:
+    source = capture
+    if capture.revisit_profile == "server-not-modified" and capture.original is not None:
+        source = capture.original
+    if source.record_type == "revisit":
+        mime = REVISIT_MIME  # what replay tools look for to resolve the original
+    else:
+        mime = (source.content_type or "unk").split(";")[0].strip().lower() or "unk"
     fields = {
         "url": capture.url,
-        "mime": (capture.content_type or "unk").split(";")[0].strip().lower() or "unk",
-        "status": str(capture.status),
-        "digest": capture.payload_digest,
-        "length": str(capture.warc_length),
-        "offset": str(capture.warc_offset),
-        "filename": PurePosixPath(capture.warc_file).name,
+        "mime": mime,
+        "status": str(source.status),
+        "digest": source.payload_digest,
+        "length": str(source.warc_length),
+        "offset": str(source.warc_offset),
+        "filename": PurePosixPath(source.warc_file).name,
     }
     stamp = capture.fetched_at.strftime("%Y%m%d%H%M%S")
     return f"{capture.url_key} {stamp} {json.dumps(fields)}"
@@ -36,3 +50,23 @@ def write_cdxj(captures: Iterable[Capture], out: IO[str]) -> int:
         out.write(cdxj_line(capture) + "\n")
         count += 1
     return count
+
+
+def resolve_not_modified(lines: Iterable[str]) -> Iterator[str]:
+    """CDXJ lines (sorted, as cdxj-indexer writes them) with each 304 revisit pointed at the
+    earlier response of the same URL with the same payload digest, when the index has it."""
+    key = None
+    originals: dict[str, dict[str, str]] = {}
+    for line in lines:
+        url_key, stamp, raw = line.rstrip("\n").split(" ", 2)
+        if url_key != key:
+            key, originals = url_key, {}
+        fields = json.loads(raw)
+        digest = fields.get("digest", "")
+        if fields.get("mime") != REVISIT_MIME:
+            if str(fields.get("status", "")).startswith("2"):
+                originals[digest] = fields
+        elif fields.get("status") == "304" and digest in originals:
+            fields = {**originals[digest], "url": fields.get("url")}
+            line = f"{url_key} {stamp} {json.dumps(fields)}"
+        yield line.rstrip("\n")

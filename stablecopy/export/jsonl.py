@@ -17,7 +17,8 @@ def iso(moment: datetime) -> str:
 
 def capture_json(capture: Capture) -> dict[str, Any]:
     """A capture as researchers' scripts get it (`captures --json`, `export --jsonl`)."""
-    extraction = capture.extraction
+    original = capture.original if capture.record_type == "revisit" else None
+    extraction = capture.payload_capture.extraction
     return {
         "id": capture.id,
         "short_id": capture.short_id,
@@ -38,6 +39,11 @@ def capture_json(capture: Capture) -> dict[str, Any]:
         "warc_length": capture.warc_length,
         "record_id": capture.record_id,
         "request_record_id": capture.request_record_id,
+        "record_type": capture.record_type,
+        "revisit_profile": capture.revisit_profile,
+        "refers_to_id": original.id if original else None,
+        "refers_to_short_id": original.short_id if original else None,
+        "refers_to_record_id": original.record_id if original else None,
         "title": extraction.title if extraction else None,
         "author": extraction.author if extraction else None,
         "published": extraction.published if extraction else None,

@@ -2,9 +2,10 @@
 
 A WARC file whose catalogued records are all selected goes into `archive/` as it is, so its bytes
 still match the SHA-256 recorded when it was closed; otherwise its selected gzip members are copied
-byte for byte into an excerpt that keeps the file's warcinfo record. cdxj-indexer indexes what was
-packed (responses and revisits, as replay tools expect); `pages/pages.jsonl` lists every extracted
-page with its clean text, so replay tools can search it.
+byte for byte into an excerpt that keeps the file's warcinfo record. The originals of selected
+revisits always go in. cdxj-indexer indexes what was packed (responses and revisits, as replay tools
+expect; 304 revisits pointed at their originals, see export.cdxj); `pages/pages.jsonl` lists every
+extracted page, a revisit with its original's clean text, so replay tools can search it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -27,13 +28,14 @@ from sqlalchemy.orm import Session
 from stablecopy import __version__
 from stablecopy.archive.excerpt import write_excerpt
 from stablecopy.archive.fixity import READ_CHUNK
-from stablecopy.archive.reader import RecordReadError, read_record
 from stablecopy.archive.writer import WARC_SUFFIX
 from stablecopy.catalog import queries
 from stablecopy.catalog.models import Capture, Extraction
 from stablecopy.catalog.queries import CaptureFilter
+from stablecopy.export.cdxj import resolve_not_modified
 from stablecopy.export.jsonl import iso
 from stablecopy.layout import DataLayout
+from stablecopy.texts import TextUnavailable, archived_text
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True}
@@ -95,6 +97,7 @@ class WaczWriter:
         description: str | None = None,
     ) -> WaczSummary:
         summary = WaczSummary(path=output)
+        selection = replace(selection, with_originals=True)  # revisits replay from their originals
         files = _files_of(self.session, selection)
         if not files:
             raise ExportError("no capture matches: nothing to export")
@@ -102,10 +105,16 @@ class WaczWriter:
         with tempfile.TemporaryDirectory(dir=output.parent, prefix=".wacz-") as scratch:
             work = Path(scratch)
             archive = [self._archive_file(relative, selection, work, summary) for relative in files]
-            index = work / "index.cdxj"
+            raw_index, index = work / "indexed.cdxj", work / "index.cdxj"
             CDXJIndexer(
-                output=str(index), inputs=[str(p) for _, p in archive], sort=True
+                output=str(raw_index), inputs=[str(p) for _, p in archive], sort=True
             ).process_all()
+            with (
+                raw_index.open(encoding="utf-8") as lines,
+                index.open("w", encoding="utf-8") as out,
+            ):
+                for line in resolve_not_modified(lines):
+                    out.write(line + "\n")
             pages = work / "pages.jsonl"
             self._pages(selection, pages, summary)
             partial = work / "package.wacz"
@@ -161,17 +170,18 @@ class WaczWriter:
         yield json.dumps(PAGES_HEADER)
         for capture in queries.selected_captures(self.session, selection):
             summary.captures += 1
-            extraction = capture.extraction
+            # A revisit is a page at its own time, with the text of the original it repeats.
+            extraction = capture.payload_capture.extraction
             if extraction is None:
                 continue
             page: dict[str, Any] = {"id": capture.short_id, "url": capture.url}
             page["ts"] = iso(capture.fetched_at)
             if extraction.title:
                 page["title"] = extraction.title
-            text = self._text(extraction)
+            text = self._text(capture)
             if text is not None:
                 page["text"] = text
-            page["size"] = capture.payload_length
+            page["size"] = capture.payload_capture.payload_length
             summary.pages += 1
             yield json.dumps(page, ensure_ascii=False)
 
@@ -180,16 +190,16 @@ class WaczWriter:
             for line in self._page_lines(selection, summary):
                 out.write(line + "\n")
 
-    def _text(self, extraction: Extraction) -> str | None:
-        if extraction.conversion_file is None or extraction.conversion_offset is None:
+    def _text(self, capture: Capture) -> str | None:
+        extraction = capture.payload_capture.extraction
+        if extraction is None or extraction.conversion_file is None:
             return None
         try:
-            path = self.layout.resolve(extraction.conversion_file)
-            record = read_record(path, extraction.conversion_offset)
-        except RecordReadError as exc:
-            capture = extraction.capture_id
-            raise ExportError(f"cannot read the clean text of capture {capture}: {exc}") from exc
-        return record.payload.decode("utf-8")
+            return archived_text(self.layout, capture)
+        except TextUnavailable as exc:
+            raise ExportError(
+                f"cannot export the clean text of capture {capture.id}: {exc}"
+            ) from exc
 
     # --- the package ------------------------------------------------------------------------------
 
@@ -218,7 +228,7 @@ class WaczWriter:
         summary: WaczSummary,
     ) -> bytes:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        scope = ", ".join(f"{k}={v}" for k, v in selection.__dict__.items() if v is not None)
+        scope = selection.describe()
         package: dict[str, Any] = {
             "profile": "data-package",
             "wacz_version": WACZ_VERSION,

@@ -1,5 +1,5 @@
 """`make demo`: serve the sample site on loopback, crawl it, show the captures and one clean text,
-then verify the crawl and cite the article.
+verify the crawl and cite the article; then crawl the site's next edition and show what changed.
 
 Runs the real `stablecopy` commands as subprocesses and prints each one first, so the demo doubles
 as a lesson in using them.
@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 from stablecopy.catalog.models import Capture, Crawl, Extraction
 from stablecopy.catalog.session import open_catalog, session_scope
 from stablecopy.layout import DataLayout
-from stablecopy.samplesite.pages import seed_article
+from stablecopy.samplesite.pages import EDITED, ROTATING_AD, articles, seed_article
 from stablecopy.samplesite.server import SiteServer
+
+ARTICLE_PATHS = {article.slug: article.path for article in articles()}
 
 
 def run(*args: str) -> int:
@@ -27,42 +29,59 @@ def run(*args: str) -> int:
     return subprocess.call([sys.executable, "-m", "stablecopy", *args])
 
 
+def crawl(site: SiteServer, data_dir: str) -> int:
+    return run(
+        "crawl",
+        site.url("/"),
+        site.url("/sitemap-index.xml"),
+        site.url("/feed.xml"),
+        "--follow",
+        "--data-dir",
+        data_dir,
+        # A loopback server answers in a millisecond: no need to start slow.
+        "-s", "AUTOTHROTTLE_START_DELAY=0.05",
+        "-s", "DOWNLOAD_DELAY=0",
+        "-s", "STABLECOPY_OPERATOR=stablecopy demo",
+    )  # fmt: skip
+
+
 def main(data_dir: str = "stablecopy-data") -> int:
     layout = DataLayout.create(data_dir)
     with SiteServer() as site:
         print(f"Sample news site serving on {site.base}")
-        status = run(
-            "crawl",
-            site.url("/"),
-            site.url("/sitemap-index.xml"),
-            site.url("/feed.xml"),
-            "--follow",
-            "--data-dir",
-            data_dir,
-            # A loopback server answers in a millisecond: no need to start slow.
-            "-s", "AUTOTHROTTLE_START_DELAY=0.05",
-            "-s", "DOWNLOAD_DELAY=0",
-            "-s", "STABLECOPY_OPERATOR=stablecopy demo",
-        )  # fmt: skip
-    if status not in (0,):
-        return status
-    engine = open_catalog(layout.db_url)
-    with session_scope(engine) as session:
-        crawl_id = session.scalar(select(func.max(Crawl.id)))
-        article = session.scalar(
-            select(Capture.id)
-            .join(Extraction)
-            .where(Capture.crawl_id == crawl_id, Capture.url.endswith(seed_article().path))
+        status = crawl(site, data_dir)
+        if status != 0:
+            return status
+        engine = open_catalog(layout.db_url)
+        with session_scope(engine) as session:
+            crawl_id = session.scalar(select(func.max(Crawl.id)))
+            article = session.scalar(
+                select(Capture.id)
+                .join(Extraction)
+                .where(Capture.crawl_id == crawl_id, Capture.url.endswith(seed_article().path))
+            )
+        engine.dispose()
+        run("captures", "--crawl", str(crawl_id), "--data-dir", data_dir)
+        run("show", str(article), "--data-dir", data_dir)
+        run("show", str(article), "--text", "--data-dir", data_dir)
+        run("verify", "--crawl", str(crawl_id), "--data-dir", data_dir)
+        run("cite", "--id", str(article), "--format", "bibtex", "--data-dir", data_dir)
+        print(
+            "\nThe site publishes its next edition: one story edited, one withdrawn, one new, an "
+            "advertisement rotated, the rest unchanged. Crawling it again:"
         )
-    engine.dispose()
-    run("captures", "--crawl", str(crawl_id), "--data-dir", data_dir)
-    run("show", str(article), "--data-dir", data_dir)
-    run("show", str(article), "--text", "--data-dir", data_dir)
-    run("verify", "--crawl", str(crawl_id), "--data-dir", data_dir)
-    run("cite", "--id", str(article), "--format", "bibtex", "--data-dir", data_dir)
+        site.set_edition(2)
+        status = crawl(site, data_dir)
+        if status != 0:
+            return status
+        edited = site.url(ARTICLE_PATHS[EDITED])
+        run("history", edited, "--data-dir", data_dir)
+        run("diff", edited, "--data-dir", data_dir)
+        run("history", site.url(ARTICLE_PATHS[ROTATING_AD]), "--data-dir", data_dir)
     print(f"\nWARC files: {Path(data_dir) / 'warcs'}   Catalogue: {layout.db_url}")
     print(
-        f"Replay it: stablecopy serve --data-dir {data_dir}   Package it: stablecopy export --help"
+        f"Replay it: stablecopy serve --data-dir {data_dir}   Package it: stablecopy export --help\n"
+        "Crawl on a schedule: stablecopy schedule add --help"
     )
     return 0
 

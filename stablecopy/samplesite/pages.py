@@ -4,12 +4,17 @@ Each article page carries the boilerplate a real news page has (skip link, navig
 newsletter box, tip box, tag list, footer) and one consent banner, in a chosen position. The site also
 has a front page, a sitemap, a news sitemap, a sitemap index, an RSS and an Atom feed, a redirect,
 a PDF, a robots.txt that disallows a folder, and pages in German, French and Spanish (one latin-1).
+
+The site comes in editions, so recurring crawls have something to find: from edition 2 on, one
+article has an edited paragraph, one only rotates its advertisement, one is gone (404, though the
+sitemap and feeds still list it), and a new article appears on the front page and in the listings.
+Pages that carry an ETag or a Last-Modified date answer conditional requests with 304.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 
 SITE_NAME = "The Loopback Ledger"
@@ -19,7 +24,18 @@ PUBLISHED = {
     "bibliothek": "2024-05-14T07:00:00+02:00",
     "marche": "2024-06-01T10:00:00+02:00",
     "carril-bici": "2024-09-19T12:00:00+02:00",
+    "night-buses": "2024-11-14T16:00:00+01:00",
 }
+# What each edition changes (see build_site).
+EDITED = "attacks"  # one paragraph edited from edition 2
+ROTATING_AD = "iran-backed"  # a different advertisement every edition, nothing else changes
+GONE = "carril-bici"  # 404 from edition 2, still listed by the sitemap and feeds
+NEW = "night-buses"  # appears in edition 2
+EDITED_PARAGRAPH = 1
+CORRECTION = (
+    " (Correction: an earlier version of this article gave the wrong date for the first attack.)"
+)
+CAMPAIGNS = ("spring-sale", "summer-tyres", "autumn-books", "winter-coats")
 
 
 def data_text(name: str) -> str:
@@ -121,14 +137,33 @@ def _text_article(slug: str, name: str, path: str, lang: str) -> Article:
     )
 
 
-def articles() -> list[Article]:
-    return [
+def new_article() -> Article:
+    """The article edition 2 adds."""
+    article = _text_article(NEW, "article-new.txt", "/news/2024/night-buses-return.html", "en")
+    return replace(article, section="news")
+
+
+def edited(article: Article, edition: int) -> Article:
+    """The article as it reads in `edition`: the edited one gains a correction from edition 2."""
+    if article.slug != EDITED or edition < 2:
+        return article
+    paragraphs = list(article.paragraphs)
+    paragraphs[EDITED_PARAGRAPH] += CORRECTION
+    return replace(article, paragraphs=tuple(paragraphs))
+
+
+def articles(edition: int = 1) -> list[Article]:
+    """The articles of an edition, newest listed first from edition 2."""
+    items = [
         seed_article(),
         translated_article(),
         _text_article("bibliothek", "article-de.txt", "/region/de/stadtbibliothek.html", "de"),
         _text_article("marche", "article-fr.txt", "/region/fr/marche-couvert.html", "fr"),
         _text_article("carril-bici", "article-es.txt", "/region/es/carril-bici.html", "es"),
     ]
+    if edition >= 2:
+        items.insert(0, new_article())
+    return [edited(article, edition) for article in items]
 
 
 NAV = [("/", "Home"), ("/news/", "News"), ("/world/", "World"), ("/region/", "Region"),
@@ -144,14 +179,25 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def _ad_slot(campaign: str) -> str:
+    if not campaign:
+        return ""
+    return (
+        f'<div class="ad-slot" data-campaign="{campaign}" '
+        f'style="background-image:url(/ads/{campaign}.png)"></div>'
+    )
+
+
 def render_article(
     article: Article,
     consent: str = "",
     position: str = "after",
     related: list[Article] | None = None,
     charset: str = "utf-8",
+    campaign: str = "",
 ) -> str:
-    """A full article page; `consent` is banner HTML placed before, inside or after the article."""
+    """A full article page; `consent` is banner HTML placed before, inside or after the article;
+    `campaign` fills an advertisement slot (an image, no text)."""
     nav = "".join(f'<li><a href="{href}">{_esc(label)}</a></li>' for href, label in NAV)
     paragraphs = [f"<p>{_esc(p)}</p>" for p in article.paragraphs]
     if position == "inside" and consent:
@@ -207,6 +253,7 @@ def render_article(
 <aside class="newsletter-box"><h3>Newsletter</h3><p>{NEWSLETTER}</p>
 <form action="/subscribe" method="post"><input type="email" name="email"><button>Subscribe</button></form></aside>
 <aside class="related"><h3>Related stories</h3><ul>{related_items}</ul></aside>
+{_ad_slot(campaign)}
 </main>
 <footer class="site-footer"><p>{_esc(FOOTER)}</p>
 <p class="optml-badge"><a href="#">Optimized by Optimole</a></p></footer>
@@ -333,26 +380,50 @@ PLACEMENT = {
     "bibliothek": ("cookiebot-de", "inside"),
     "marche": ("didomi-fr", "after"),
     "carril-bici": ("complianz-es", "before"),
+    "night-buses": ("cookie-notice-en", "after"),
 }
 
 
-def build_site(base: str) -> dict[str, Resource]:
-    """Every URL of the sample site, keyed by path, for a server reachable at `base`."""
-    items = articles()
+def _validators(article: Article, edition: int) -> tuple[tuple[str, str], ...]:
+    """What a page says about its freshness: the rotating-ad page nothing (its ad server never
+    says), the French article an ETag too, the others a Last-Modified date that moves on edit."""
+    if article.slug == ROTATING_AD:
+        return ()
+    changed = article.slug == EDITED and edition >= 2
+    headers = [("Last-Modified", LAST_EDIT if changed else FIRST_PUBLISHED)]
+    if article.slug == "marche":
+        headers.append(("ETag", '"marche-v1"'))
+    return tuple(headers)
+
+
+FIRST_PUBLISHED = "Fri, 24 Mar 2023 18:30:00 GMT"
+LAST_EDIT = "Sat, 09 Nov 2024 08:00:00 GMT"
+
+
+def build_site(base: str, edition: int = 1) -> dict[str, Resource]:
+    """Every URL of the sample site in `edition`, keyed by path, for a server reachable at `base`."""
+    items = articles(edition)
     site: dict[str, Resource] = {}
     html_type = "text/html; charset=utf-8"
     for article in items:
         name, position = PLACEMENT[article.slug]
         others = [a for a in items if a is not article][:3]
         charset = "iso-8859-1" if article.lang == "de" else "utf-8"
-        page = render_article(article, banner(name), position, others, charset)
+        campaign = CAMPAIGNS[(edition - 1) % len(CAMPAIGNS)] if article.slug == ROTATING_AD else ""
+        page = render_article(article, banner(name), position, others, charset, campaign)
         encoding = {"iran-backed": "gzip", "attacks": "gzip+chunked", "carril-bici": "chunked"}
         site[article.path] = Resource(
             body=page.encode(charset, "xmlcharrefreplace"),
             content_type=f"text/html; charset={charset}",
             encoding=encoding.get(article.slug, "identity"),
-            headers=(("Last-Modified", "Fri, 24 Mar 2023 18:30:00 GMT"),),
+            headers=_validators(article, edition),
         )
+        if article.slug == GONE and edition >= 2:
+            site[article.path] = Resource(
+                body=b"<html><body><h1>Gone</h1><p>This story was withdrawn.</p></body></html>",
+                content_type=html_type,
+                status=404,
+            )
     front_links = (
         '<p><a href="/news/2023/old-link-to-iran-story">Most read: the eastern Syria story</a></p>'
         '<p><a href="/reports/ledger-annual-report-2024.pdf">Our annual report (PDF)</a></p>'
@@ -364,6 +435,8 @@ def build_site(base: str) -> dict[str, Resource]:
         site[f"/{slug}/"] = Resource(
             body=render_listing(heading, listed, banner("plain-en")).encode(),
             content_type=html_type,
+            # The region page never changes and says so: later crawls get a 304.
+            headers=(("ETag", '"region-v1"'),) if slug == "region" else (),
         )
     site["/about/"] = Resource(
         body=render_listing("About us", [], "", f"<p>{SITE_NAME} is a sample site.</p>").encode(),
@@ -380,7 +453,7 @@ def build_site(base: str) -> dict[str, Resource]:
         ),
     )
     site["/news/2023/old-link-to-iran-story"] = Resource(
-        body=b"", content_type=html_type, status=301, headers=(("Location", items[0].path),)
+        body=b"", content_type=html_type, status=301, headers=(("Location", seed_article().path),)
     )
     site["/private/staff-only.html"] = Resource(
         body=b"<html><body><p>Staff rota. Not for robots.</p></body></html>", content_type=html_type

@@ -1,7 +1,7 @@
 """A real HTTP/1.1 server (HTTPS when given a TLS context) for the sample site on 127.0.0.1, port 0.
 
 Serves Resources as a real server would: gzip only when the client accepts it, chunked framing when
-asked, keep-alive. Tests add dynamic routes (stalls, resets, flaky 5xx) without changing the site.
+asked, keep-alive, 304 Not Modified to conditional requests. Tests add dynamic routes (stalls, resets, flaky 5xx) without changing the site.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import gzip
 import ssl
 import threading
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
@@ -41,7 +42,31 @@ class SiteHandler(BaseHTTPRequestHandler):
             )
         self.send_resource(resource)
 
+    def not_modified(self, resource: Resource) -> bool:
+        """Whether the client's validators show it has this resource already (RFC 9110 13.1)."""
+        if resource.status != 200:
+            return False
+        own = {name.lower(): value for name, value in resource.headers}
+        asked_tag = self.headers.get("If-None-Match")
+        if asked_tag is not None:
+            tags = [tag.strip().removeprefix("W/") for tag in asked_tag.split(",")]
+            return "*" in tags or own.get("etag", "").removeprefix("W/") in tags
+        since, modified = self.headers.get("If-Modified-Since"), own.get("last-modified")
+        if since is None or modified is None:
+            return False
+        try:
+            return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+
     def send_resource(self, resource: Resource) -> None:
+        if self.not_modified(resource):
+            self.send_response(304)
+            for name, value in resource.headers:
+                if name.lower() in ("etag", "last-modified", "cache-control", "vary"):
+                    self.send_header(name, value)
+            self.end_headers()
+            return
         body = resource.body
         encoding = resource.encoding
         gzipped = "gzip" in encoding and "gzip" in (self.headers.get("Accept-Encoding") or "")
@@ -96,6 +121,7 @@ class SiteServer:
         host: str = "127.0.0.1",
         port: int = 0,
         tls: ssl.SSLContext | None = None,
+        edition: int = 1,
     ) -> None:
         self.httpd = SiteHTTPServer((host, port))
         scheme = "http"
@@ -103,11 +129,19 @@ class SiteServer:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
             scheme = "https"
         self.base = f"{scheme}://{host}:{self.httpd.server_address[1]}"
-        self.httpd.resources = build_site(self.base)
-        if extra is not None:
-            self.httpd.resources.update(extra(self.base))
+        self._extra = extra
+        self.edition = 0
+        self.set_edition(edition)
         self.httpd.routes = dict(routes or {})
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def set_edition(self, edition: int) -> None:
+        """Serve the site as it reads in `edition` from the next request on (see pages.build_site)."""
+        resources = build_site(self.base, edition)
+        if self._extra is not None:
+            resources.update(self._extra(self.base))
+        self.httpd.resources = resources  # one assignment: a request sees one edition or the other
+        self.edition = edition
 
     def url(self, path: str = "/") -> str:
         return self.base + path

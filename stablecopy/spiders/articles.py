@@ -19,7 +19,7 @@ from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 
-from stablecopy.archive.capture import META_RECORD_ID, META_TRUNCATED
+from stablecopy.archive.capture import META_RECORD_ID, META_REVISIT, META_TRUNCATED
 from stablecopy.items import Page
 from stablecopy.listings import ListingKind, looks_like_xml, read_listing
 from stablecopy.seeds import collect_seeds
@@ -163,10 +163,12 @@ class ArticlesSpider(Spider):
         """An archived page: hand HTML to extraction; follow its in-site links when asked."""
         if not isinstance(response, HtmlResponse):
             return
-        # Clean text only of whole pages: a truncated body would give a truncated article.
+        # Clean text only of whole pages (a truncated body would give a truncated article), and
+        # only of new content: a revisit's text is its original's.
         record_id = response.meta.get(META_RECORD_ID)
         whole = not response.meta.get(META_TRUNCATED)
-        if self.extract and record_id and whole and 200 <= response.status < 300:
+        new = not response.meta.get(META_REVISIT)
+        if self.extract and record_id and whole and new and 200 <= response.status < 300:
             yield Page(url=response.url, record_id=record_id, html=response.text)
         hops = response.meta.get(META_HOPS, 0)
         if not self.follow or hops >= self.depth:
