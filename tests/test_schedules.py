@@ -221,6 +221,30 @@ def test_two_run_due_processes_start_one_run(site: SiteServer, tmp_path: Path) -
     assert "No schedule is due." in said
 
 
+def test_two_schedulers_on_one_catalogue_start_one_run(site: SiteServer, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    add(data, "slow", [site.url("/test/slow")], datetime.now(UTC), every_seconds=3600)
+    command = [sys.executable, "-m", "stablecopy", "scheduler", "--interval", "0.1",
+               "--data-dir", str(data)]  # fmt: skip
+    schedulers = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    deadline = time.monotonic() + 90
+    while not any(crawl.status == "finished" for crawl in rows(data)[0]):
+        assert time.monotonic() < deadline
+        assert all(process.poll() is None for process in schedulers)
+        time.sleep(0.1)
+    for process in schedulers:
+        process.send_signal(signal.SIGTERM)
+    outputs = [process.communicate(timeout=60) for process in schedulers]
+    assert [process.returncode for process in schedulers] == [0, 0], outputs
+    crawls, found = rows(data)
+    assert len(crawls) == 1
+    assert sum(out.count("Started run") for out, _ in outputs) == 1
+    assert found[0].next_due_at > datetime.now(UTC)
+
+
 def test_sigterm_stops_the_scheduler_and_its_crawl_cleanly(
     site: SiteServer, tmp_path: Path
 ) -> None:

@@ -65,6 +65,13 @@ def _notify_url(url: str | None) -> str | None:
     return url or None
 
 
+def _named(session: Session, name: str) -> Schedule:
+    try:
+        return schedules.require_schedule(session, name)
+    except ScheduleError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _describe(schedule: Schedule) -> str:
     every = timedelta(seconds=schedule.every_seconds) if schedule.every_seconds else None
     if every is not None:
@@ -217,10 +224,7 @@ def edit(
     """Change schedule NAME: what is given replaces what it had (URLs and --seeds together replace
     its seeds; --notify-url "" removes the webhook). A new cadence is due from now."""
     with catalog(data_dir, db_url) as session:
-        try:
-            found = schedules.require_schedule(session, name)
-        except ScheduleError as exc:
-            raise click.ClickException(str(exc)) from exc
+        found = _named(session, name)
         spec = schedules.spec_of(found)
         if urls or seed_files:
             spec.seeds = _seeds(urls, seed_files)
@@ -256,10 +260,7 @@ def edit(
 
 def _toggle(name: str, data_dir: Path, db_url: str | None, enabled: bool) -> None:
     with catalog(data_dir, db_url) as session:
-        try:
-            found = schedules.require_schedule(session, name)
-        except ScheduleError as exc:
-            raise click.ClickException(str(exc)) from exc
+        found = _named(session, name)
         found.enabled = enabled
         now = _now()
         if enabled and found.next_due_at < now:
@@ -292,8 +293,8 @@ def resume(name: str, data_dir: Path, db_url: str | None) -> None:
 def remove(name: str, data_dir: Path, db_url: str | None) -> None:
     """Delete schedule NAME. Its runs, captures and WARC files stay, as plain crawls."""
     with catalog(data_dir, db_url) as session:
+        found = _named(session, name)
         try:
-            found = schedules.require_schedule(session, name)
             kept = schedules.remove_schedule(session, found, _now())
         except ScheduleError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -348,10 +349,7 @@ def show(name: str, runs: int, data_dir: Path, db_url: str | None) -> None:
     """Schedule NAME: what it captures, when, and its recent runs with what each found."""
     now = _now()
     with catalog(data_dir, db_url) as session:
-        try:
-            found = schedules.require_schedule(session, name)
-        except ScheduleError as exc:
-            raise click.ClickException(str(exc)) from exc
+        found = _named(session, name)
         facts = {
             "name": found.name,
             "cadence": _describe(found),
