@@ -66,6 +66,27 @@ class PriorCaptureQuery:
 
 
 @dataclass(frozen=True)
+class ArchivedResponseQuery:
+    """Asks the catalogue what a crawl being resumed already holds for `url`."""
+
+    url: str
+    crawl_id: int
+
+
+@dataclass(frozen=True)
+class ArchivedResponse:
+    """A fetch a resumed crawl made before: its record (HTTP status and headers), the record holding
+    its payload when that is another (a revisit's original), and whether its text is made."""
+
+    record_id: str
+    location: RecordLocation
+    payload_location: RecordLocation | None = None
+    revisit_profile: str | None = None
+    truncated: str | None = None
+    has_text: bool = False
+
+
+@dataclass(frozen=True)
 class PriorCapture:
     """An earlier capture: its payload-bearing record (the original, for a revisit) and the
     validators its server sent."""
@@ -114,6 +135,7 @@ class ArchivedText:
     conversion: RecordLocation | None
     metadata_record_id: str
     metadata: RecordLocation
+    archived_at: datetime | None = None  # the metadata record's WARC-Date, when read back
 
 
 @dataclass(frozen=True)

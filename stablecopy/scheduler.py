@@ -32,6 +32,7 @@ from stablecopy.cadence import Cadence
 from stablecopy.catalog import schedules
 from stablecopy.catalog.history import RunSummary, run_summary, store_summary
 from stablecopy.catalog.models import Crawl, Schedule
+from stablecopy.catalog.rows import recount
 from stablecopy.catalog.session import open_catalog, session_factory
 from stablecopy.export.jsonl import iso
 from stablecopy.layout import DataLayout
@@ -68,6 +69,26 @@ def crawl_command(schedule: Schedule, layout: DataLayout, crawl_id: int) -> list
     for key, value in {**schedule.settings, "STABLECOPY_CRAWL_ID": str(crawl_id)}.items():
         command += ["-s", f"{key}={value}"]
     return command
+
+
+def resume_command(layout: DataLayout, crawl_id: int) -> list[str]:
+    """The command line that continues an interrupted run (its seeds and settings are its own)."""
+    return [
+        sys.executable, "-m", "stablecopy", "crawl", "--resume", str(crawl_id),
+        "--data-dir", str(layout.root), "--db", layout.db_url,
+    ]  # fmt: skip
+
+
+def scope_settings(schedule: Schedule) -> dict[str, Any]:
+    """What a run's crawl row says it was started with, before its crawl process fills in the
+    rest (enough to resume it even if it was killed before that)."""
+    return {
+        **schedule.settings,
+        "STABLECOPY_FOLLOW": schedule.follow,
+        "STABLECOPY_DEPTH": schedule.depth,
+        "STABLECOPY_ALLOW": list(schedule.allow),
+        "STABLECOPY_DENY": list(schedule.deny),
+    }
 
 
 @dataclass
@@ -193,27 +214,35 @@ class Scheduler:
             abandoned.finished_at = abandoned.finished_at or now
             abandoned.error = "its runner stopped renewing the schedule's lease (killed?)"
             self.say(f"Run {abandoned.id} of {schedule.name} was left running; marked interrupted.")
+        cadence = cadence_of(schedule)
         due = schedule.next_due_at <= now
         # A run on demand before the due time leaves the next due time where it was.
-        next_due = cadence_of(schedule).next_after(now, schedule.next_due_at) if due else None
-        crawl = Crawl(
-            started_at=now,
-            status="starting",
-            seeds=list(schedule.seeds),
-            settings={},
-            software={},
-            worker=self.worker,
-            captures=0,
-            failures=0,
-            write_errors=0,
-            warc_bytes=0,
-            extracted=0,
-            schedule_id=schedule.id,
-        )
-        session.add(crawl)
-        session.commit()
+        next_due = cadence.next_after(now, schedule.next_due_at) if due else None
+        crawl = self._resumable(session, schedule, cadence, now)
+        if crawl is not None:  # it stays interrupted until its crawl process takes it up again
+            command = resume_command(self.layout, crawl.id)
+            self.say(f"Resuming run {crawl.id} of {schedule.name}, interrupted before it ended.")
+        else:
+            crawl = Crawl(
+                started_at=now,
+                status="starting",
+                seeds=list(schedule.seeds),
+                settings=scope_settings(schedule),
+                software={},
+                worker=self.worker,
+                captures=0,
+                failures=0,
+                write_errors=0,
+                warc_bytes=0,
+                extracted=0,
+                schedule_id=schedule.id,
+            )
+            session.add(crawl)
+            session.commit()
+            command = crawl_command(schedule, self.layout, crawl.id)
+            self.say(f"Started run {crawl.id} of {schedule.name} ({cadence.describe()}).")
         schedules.set_running(session, schedule.id, self.worker, crawl.id)
-        process = self._launch(crawl_command(schedule, self.layout, crawl.id), crawl.id)
+        process = self._launch(command, crawl.id)
         run = ActiveRun(
             schedule_id=schedule.id,
             name=schedule.name,
@@ -225,8 +254,21 @@ class Scheduler:
         )
         self.active[schedule.id] = run
         self.started.add(schedule.id)
-        self.say(f"Started run {crawl.id} of {schedule.name} ({cadence_of(schedule).describe()}).")
         return run
+
+    @staticmethod
+    def _resumable(
+        session: Session, schedule: Schedule, cadence: Cadence, now: datetime
+    ) -> Crawl | None:
+        """The schedule's last run, if it was interrupted while serving the slot now due and that
+        slot has not passed: it is continued rather than started again."""
+        last = schedules.last_run(session, schedule.id)
+        if last is None or last.status != "interrupted":
+            return None
+        slot = schedule.next_due_at
+        if last.started_at < slot or now >= cadence.next_after(slot):
+            return None
+        return last
 
     def _launch(self, command: list[str], crawl_id: int) -> subprocess.Popen[bytes]:
         """The crawl in its own session: signals reach it from this scheduler only. Its console
@@ -305,6 +347,7 @@ class Scheduler:
                 crawl.finished_at = now
             if crawl.status == "failed" and not crawl.error:
                 crawl.error = self._failure(run, returncode, crawl)
+            recount(session, crawl)
             summary = run_summary(session, crawl.id)
             store_summary(crawl, summary)
             session.commit()

@@ -73,6 +73,9 @@ STABLECOPY_DATA_DIR = "stablecopy-data"
 STABLECOPY_DB_URL = ""
 # Join an existing crawl row instead of creating a new one (used by resume and distributed workers).
 STABLECOPY_CRAWL_ID = 0
+# Resume that crawl: every URL it already captured is answered from its WARC record (no new fetch,
+# no new record), so the spider finds the rest of the frontier again; the rest is fetched.
+STABLECOPY_RESUME = False
 
 # --- Who we are ----------------------------------------------------------------------------------
 # Where site owners can reach the operator; goes into the User-Agent and every warcinfo record.

@@ -19,3 +19,9 @@ text_extracted = object()
 text_archived = object()
 # file: WarcFileClosed — a WARC file was finished and renamed to its final name.
 warc_file_closed = object()
+# (no argument) — the catalogue is about to commit rows: whatever they point at must first be
+# durable on disk (the archive fsyncs its open file).
+catalog_committing = object()
+# query: ArchivedResponseQuery — asked by the archive when resuming a crawl; a receiver (the
+# catalogue) returns the ArchivedResponse this crawl already has for the URL, or None.
+archived_response_requested = object()

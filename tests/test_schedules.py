@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from stablecopy.cadence import Cadence, CadenceError, format_interval, parse_interval
 from stablecopy.catalog import schedules
-from stablecopy.catalog.models import Crawl, Schedule
+from stablecopy.catalog.models import Capture, Crawl, Schedule
 from stablecopy.catalog.schedules import ScheduleSpec
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
@@ -198,6 +198,44 @@ def test_a_lease_left_by_a_killed_scheduler_expires(site: SiteServer, tmp_path: 
     assert crawls[0].status == "interrupted"
     assert "lease" in (crawls[0].error or "")
     assert crawls[1].id == taken.crawl_id
+
+
+def test_an_interrupted_run_is_resumed_not_restarted(site: SiteServer, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    clock = Clock(T0)
+    seeds = [site.url("/"), *(site.url(f"/test/slow?n={n}") for n in range(40))]
+    add(data, "mixed", seeds, clock(), every_seconds=3600)
+    scheduler = Scheduler(DataLayout.create(data), clock=clock, say=lambda _: None)
+    try:
+        (run,) = scheduler.start_due()
+        deadline = time.monotonic() + 60
+        while len(captures_of(data)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        scheduler.stop(run)
+        (stopped,) = wait_for_runs(scheduler)
+        assert stopped.status == "interrupted"
+        clock.advance(timedelta(minutes=10))  # within the slot it was serving
+        (resumed,) = scheduler.start_due()
+        assert resumed.crawl_id == run.crawl_id
+        (report,) = wait_for_runs(scheduler)
+        assert report.status == "finished"
+    finally:
+        scheduler.close()
+    crawls, found = rows(data)
+    assert len(crawls) == 1
+    urls = [url for url, _ in captures_of(data)]
+    assert len(urls) == len(set(urls))  # nothing captured twice across the two processes
+    assert set(seeds) <= set(urls)
+    assert found[0].next_due_at == T0 + timedelta(hours=1)
+
+
+def captures_of(data: Path) -> list[tuple[str, int]]:
+    engine = open_catalog(DataLayout.create(data).db_url)
+    with Session(engine) as session:
+        found = [(c.url, c.crawl_id) for c in session.scalars(select(Capture))]
+    engine.dispose()
+    return found
 
 
 # --- real processes ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals as scrapy_signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
@@ -26,6 +26,8 @@ from stablecopy.archive.reader import RecordReadError, read_record
 from stablecopy.archive.warcinfo import CrawlInfo, extraction_fields
 from stablecopy.archive.writer import ClosedFile, WarcWriter
 from stablecopy.events import (
+    ArchivedResponse,
+    ArchivedResponseQuery,
     ArchivedText,
     Captured,
     CrawlOpened,
@@ -57,8 +59,13 @@ META_RECORD_ID = "stablecopy_record_id"
 META_PRIOR = "stablecopy_prior"  # the PriorCapture this fetch is compared with
 META_CONDITIONAL = "stablecopy_conditional"  # the conditional request headers this middleware added
 META_REVISIT = "stablecopy_revisit"  # the revisit profile, when the fetch was archived as a revisit
+META_TEXT_DONE = "stablecopy_text_done"  # served from the archive, its clean text already made
 REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content
-_PER_FETCH = (META_BEGAN, META_RECEIVED, META_TRUNCATED, META_RECORD_ID, META_PRIOR, META_REVISIT)
+ARCHIVED_FLAG = "archived"  # response flag: a resumed crawl's earlier capture, read back
+_PER_FETCH = (
+    META_BEGAN, META_RECEIVED, META_TRUNCATED, META_RECORD_ID, META_PRIOR, META_REVISIT,
+    META_TEXT_DONE,
+)  # fmt: skip
 REVISIT_SCOPES = ("url", "any", "off")
 
 _ARCHIVED_SCHEMES = ("http", "https")
@@ -96,6 +103,7 @@ class WarcCapture:
         self.conditional = self.revisits != "off" and settings.getbool(
             "STABLECOPY_CONDITIONAL_REQUESTS"
         )
+        self.resuming = settings.getbool("STABLECOPY_RESUME")
         self.info = CrawlInfo(
             operator=settings.get("STABLECOPY_OPERATOR") or "",
             contact=settings.get("STABLECOPY_CONTACT_URL") or "",
@@ -124,6 +132,7 @@ class WarcCapture:
         connect(capture.spider_closed, signal=scrapy_signals.spider_closed)
         connect(capture.crawl_opened, signal=sc_signals.crawl_opened)
         connect(capture.text_extracted, signal=sc_signals.text_extracted)
+        connect(capture.catalog_committing, signal=sc_signals.catalog_committing)
         return capture
 
     # --- signals ---------------------------------------------------------------------------------
@@ -149,6 +158,12 @@ class WarcCapture:
             request.meta[META_TRUNCATED] = "length"
             raise StopDownload(fail=False)
 
+    def catalog_committing(self) -> None:
+        try:
+            self.writer.sync()
+        except OSError as exc:
+            self._write_failed("syncing the WARC file to disk", exc)
+
     def spider_closed(self) -> None:
         try:
             self.writer.close()
@@ -157,23 +172,28 @@ class WarcCapture:
 
     # --- downloader middleware -------------------------------------------------------------------
 
-    def process_request(self, request: Request) -> None:
-        """Forget what a previous fetch left (redirects and retries copy meta and headers over),
-        then look up the last capture of this URL and, when it allows, ask conditionally."""
+    def process_request(self, request: Request) -> Response | None:
+        """Forget what a previous fetch left (redirects and retries copy meta and headers over).
+        When resuming, answer from the archive what this crawl already captured. Otherwise look
+        up the last capture of this URL and, when it allows, ask conditionally."""
         for key in _PER_FETCH:
             request.meta.pop(key, None)
         for name in request.meta.pop(META_CONDITIONAL, ()):
             request.headers.pop(name, None)
-        if self.revisits == "off" or request.method != "GET":
-            return
         if urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
-            return
+            return None
+        if self.resuming and request.method == "GET":
+            served = self._served_from_archive(request)
+            if served is not None:
+                return served
+        if self.revisits == "off" or request.method != "GET":
+            return None
         prior = self._prior(PriorCaptureQuery(url=records.without_fragment(request.url)))
         if prior is None:
-            return
+            return None
         request.meta[META_PRIOR] = prior
         if not self.conditional or prior.status != 200:
-            return
+            return None
         added = []
         for name, value in (
             ("If-None-Match", prior.etag),
@@ -184,6 +204,7 @@ class WarcCapture:
                 added.append(name)
         if added:
             request.meta[META_CONDITIONAL] = tuple(added)
+        return None
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         if "cached" in response.flags or urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
@@ -263,26 +284,71 @@ class WarcCapture:
     def _restored(self, request: Request, response: Response, prior: PriorCapture) -> Response:
         """A 304 answered with the original's archived status, headers and body, so the spider
         sees the page (and its links) as if it had been sent again; flagged `revisit`."""
-        try:
-            original = read_record(
-                self.layout.resolve(prior.location.warc_file), prior.location.offset
-            )
-        except (RecordReadError, UnsafePathError) as exc:
-            logger.warning("cannot read the original of %s: %s", response.url, exc)
-            return response
-        headers = Headers(list(original.http_headers))
-        cls = responsetypes.from_args(headers=headers, url=response.url, body=original.payload)
-        return cls(
-            url=response.url,
-            status=original.http_status or 200,
-            headers=headers,
-            body=original.payload,
-            request=request,
+        restored = self._from_archive(
+            request,
+            prior.location,
             flags=[*response.flags, REVISIT_FLAG],
             certificate=response.certificate,
             ip_address=response.ip_address,
             protocol=response.protocol,
         )
+        return restored or response
+
+    def _from_archive(
+        self,
+        request: Request,
+        head: RecordLocation,
+        payload: RecordLocation | None = None,
+        flags: list[str] | None = None,
+        **extra: Any,
+    ) -> Response | None:
+        """A response rebuilt from archived records: status and headers from `head`, the body
+        (still content-encoded, as stored) from `payload` or `head`. None if they cannot be read."""
+        try:
+            headed = read_record(self.layout.resolve(head.warc_file), head.offset)
+            body = headed.payload
+            if payload is not None:
+                body = read_record(self.layout.resolve(payload.warc_file), payload.offset).payload
+        except (RecordReadError, UnsafePathError) as exc:
+            logger.warning("cannot read %s back from the archive: %s", request.url, exc)
+            return None
+        headers = Headers(list(headed.http_headers))
+        cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        return cls(
+            url=request.url,
+            status=headed.http_status or 200,
+            headers=headers,
+            body=body,
+            request=request,
+            flags=flags or [],
+            **extra,
+        )
+
+    def _served_from_archive(self, request: Request) -> Response | None:
+        """When resuming: what this crawl already captured of the URL, read back from its WARC
+        records and flagged `cached` (never archived again); None if it has nothing."""
+        query = ArchivedResponseQuery(records.without_fragment(request.url), self.crawl_id)
+        answers = self.crawler.signals.send_catch_log(
+            sc_signals.archived_response_requested, query=query
+        )
+        answer = next((a for _, a in answers if isinstance(a, ArchivedResponse)), None)
+        if answer is None:
+            return None
+        head, payload = answer.location, answer.payload_location
+        if answer.revisit_profile == "server-not-modified" and payload is not None:
+            head, payload = payload, None  # a 304 stands for its original, headers and all
+        response = self._from_archive(request, head, payload, flags=["cached", ARCHIVED_FLAG])
+        if response is None:
+            return None
+        request.meta[META_RECORD_ID] = answer.record_id
+        request.meta[META_TRUNCATED] = answer.truncated
+        if answer.revisit_profile:
+            request.meta[META_REVISIT] = answer.revisit_profile
+        if answer.has_text:
+            request.meta[META_TEXT_DONE] = True
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("stablecopy/resumed_from_archive")
+        return response
 
     # --- writing ---------------------------------------------------------------------------------
 

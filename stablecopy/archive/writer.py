@@ -7,6 +7,7 @@ land in the same file. Knows nothing of Scrapy or of the catalogue.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -102,6 +103,8 @@ class _OpenFile:
         self.final_path = path
         self.open_path = path.with_name(path.name + OPEN_SUFFIX)
         self.handle: BinaryIO = self.open_path.open("xb", buffering=0)
+        # Held while the file is written: repair leaves alone a file some live process holds.
+        fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.opened_at = opened_at
         self.size = 0
         self.records = 0
@@ -193,6 +196,11 @@ class WarcWriter:
             placed.append(Written(built.record_id, target.final_path, offset, len(member)))
             offset += len(member)
         return placed
+
+    def sync(self) -> None:
+        """Make every record written so far durable (fsync): before the catalogue points at it."""
+        if self._file is not None:
+            os.fsync(self._file.handle.fileno())
 
     def close(self) -> ClosedFile | None:
         """Finish the current file: flush, fsync, rename to its final name."""

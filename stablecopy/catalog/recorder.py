@@ -23,13 +23,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.task import LoopingCall
 
-from stablecopy import __version__, shortid
+from stablecopy import __version__
 from stablecopy import signals as sc_signals
 from stablecopy.catalog.history import run_summary, store_summary
 from stablecopy.catalog.keys import url_key
-from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, WarcFile
+from stablecopy.catalog.models import Capture, Crawl, FetchFailure
+from stablecopy.catalog.rows import (
+    capture_by_record_id,
+    capture_row,
+    extraction_row,
+    recount,
+    short_id_for,
+    warc_file_row,
+)
 from stablecopy.catalog.session import CatalogError, open_catalog, session_factory
 from stablecopy.events import (
+    ArchivedResponse,
+    ArchivedResponseQuery,
     ArchivedText,
     Captured,
     CrawlOpened,
@@ -119,6 +129,7 @@ class CatalogRecorder:
         connect(recorder.spider_closed, signal=scrapy_signals.spider_closed)
         connect(recorder.engine_stopped, signal=scrapy_signals.engine_stopped)
         connect(recorder.prior_capture, signal=sc_signals.prior_capture_requested)
+        connect(recorder.archived_response, signal=sc_signals.archived_response_requested)
         connect(recorder.capture_archived, signal=sc_signals.capture_archived)
         connect(recorder.fetch_failed, signal=sc_signals.fetch_failed)
         connect(recorder.text_archived, signal=sc_signals.text_archived)
@@ -179,15 +190,13 @@ class CatalogRecorder:
         crawl.finished_at = datetime.now(UTC)
         crawl.finish_reason = reason
         crawl.status = crawl_status(reason)
-        crawl.captures += value("stablecopy/captures", 0)
-        crawl.failures += value("stablecopy/fetch_failures", 0)
         crawl.write_errors += value("stablecopy/warc_write_errors", 0)
         crawl.warc_bytes += value("stablecopy/warc_bytes", 0)
-        crawl.extracted += value("stablecopy/extracted", 0)
         self.commit()
         if self.failed:
             return
         try:
+            recount(self.session, crawl)  # from the rows: right however many runs made them
             summary = run_summary(self.session, crawl.id)
             store_summary(crawl, summary)
         except SQLAlchemyError as exc:
@@ -252,43 +261,54 @@ class CatalogRecorder:
             last_modified=latest.last_modified,
         )
 
+    def archived_response(self, query: ArchivedResponseQuery) -> ArchivedResponse | None:
+        """What crawl `query.crawl_id` already captured of `query.url` (its last GET that got a
+        response below 500), for a resumed crawl to answer from the archive."""
+        if self.crawl is None or self.failed:
+            return None
+        try:
+            capture = self.session.scalar(
+                select(Capture)
+                .where(
+                    Capture.url_key == url_key(query.url),
+                    Capture.url == query.url,
+                    Capture.crawl_id == query.crawl_id,
+                    Capture.method == "GET",
+                )
+                .order_by(Capture.fetched_at.desc())
+                .limit(1)
+            )
+            if capture is None or capture.status >= 500:
+                return None
+            holder = capture.payload_capture
+            has_text = holder.extraction is not None
+        except SQLAlchemyError as exc:
+            logger.warning("cannot look up %s in crawl %d: %s", query.url, query.crawl_id, exc)
+            return None
+        return ArchivedResponse(
+            record_id=capture.record_id,
+            location=RecordLocation(capture.warc_file, capture.warc_offset, capture.warc_length),
+            payload_location=(
+                RecordLocation(holder.warc_file, holder.warc_offset, holder.warc_length)
+                if holder is not capture
+                else None
+            ),
+            revisit_profile=capture.revisit_profile,
+            truncated=capture.truncated,
+            has_text=has_text,
+        )
+
     def capture_archived(self, capture: Captured) -> None:
         if self.crawl is None:
             return
         original = None
         if capture.refers_to:
-            original = self._recent.get(capture.refers_to) or self.session.scalar(
-                select(Capture).where(Capture.record_id == capture.refers_to)
+            original = self._recent.get(capture.refers_to) or capture_by_record_id(
+                self.session, capture.refers_to
             )
-        row = Capture(
-            crawl_id=self.crawl_id,
-            url=capture.url,
-            url_key=url_key(capture.url),
-            method=capture.method,
-            status=capture.status,
-            content_type=capture.content_type,
-            fetched_at=capture.fetched_at,
-            record_type=capture.record_type,
-            revisit_profile=capture.revisit_profile,
-            original=original,
-            etag=capture.etag,
-            last_modified=capture.last_modified,
-            payload_sha256=capture.payload_sha256,
-            payload_digest=capture.payload_digest,
-            block_digest=capture.block_digest,
-            payload_length=capture.payload_length,
-            truncated=capture.truncated,
-            ip_address=capture.ip_address,
-            redirect_to=capture.redirect_to,
-            warc_file=capture.location.warc_file,
-            warc_offset=capture.location.offset,
-            warc_length=capture.location.length,
-            record_id=capture.record_id,
-            request_record_id=capture.request_record_id,
-            request_offset=capture.request_location.offset,
-            request_length=capture.request_location.length,
-            short_id=self._short_id(capture.record_id),
-        )
+        short_id = short_id_for(self.session, capture.record_id, self._pending_short_ids)
+        self._pending_short_ids.add(short_id)
+        row = capture_row(capture, self.crawl_id, original, short_id)
         self.session.add(row)
         self._recent[capture.record_id] = row
         if len(self._recent) > RECENT_CAPTURES:
@@ -313,71 +333,18 @@ class CatalogRecorder:
     def text_archived(self, text: ArchivedText) -> None:
         if self.crawl is None:
             return
-        capture = self._recent.get(text.record_id) or self.session.scalar(
-            select(Capture).where(Capture.record_id == text.record_id)
+        capture = self._recent.get(text.record_id) or capture_by_record_id(
+            self.session, text.record_id
         )
         if capture is None:
             logger.error("no catalogued capture %s for the text of %s", text.record_id, text.url)
             return
-        result = text.result
-        conversion = text.conversion
-        self.session.add(
-            Extraction(
-                capture=capture,
-                extracted_at=datetime.now(UTC),
-                status=str(result.status),
-                error=result.error,
-                title=result.title,
-                author=result.author,
-                published=result.published,
-                language=result.language,
-                site_name=result.site_name,
-                text_sha256=text.text_sha256,
-                text_length=len(result.text),
-                removed_consent_elements=result.removed_consent_elements,
-                extractor=result.extractor,
-                extractor_version=result.extractor_version,
-                options=dict(result.options),
-                conversion_record_id=text.conversion_record_id,
-                conversion_file=conversion.warc_file if conversion else None,
-                conversion_offset=conversion.offset if conversion else None,
-                conversion_length=conversion.length if conversion else None,
-                metadata_record_id=text.metadata_record_id,
-                metadata_file=text.metadata.warc_file,
-                metadata_offset=text.metadata.offset,
-                metadata_length=text.metadata.length,
-            )
-        )
+        self.session.add(extraction_row(text, capture))
         self._added()
 
     def warc_file_closed(self, file: WarcFileClosed) -> None:
-        self.session.add(
-            WarcFile(
-                crawl_id=self.crawl_id or None,
-                path=file.warc_file,
-                size=file.size,
-                sha256=file.sha256,
-                records=file.records,
-                opened_at=file.opened_at,
-                closed_at=file.closed_at,
-            )
-        )
+        self.session.add(warc_file_row(file, self.crawl_id))
         self.commit()
-
-    def _short_id(self, record_id: str) -> str:
-        """The capture's citation id: derived from its record id, the next attempt if taken."""
-        attempt = 0
-        while True:
-            candidate = shortid.derive(record_id, attempt)
-            if candidate not in self._pending_short_ids:
-                with self.session.no_autoflush:
-                    taken = self.session.scalar(
-                        select(Capture.id).where(Capture.short_id == candidate)
-                    )
-                if taken is None:
-                    self._pending_short_ids.add(candidate)
-                    return candidate
-            attempt += 1
 
     # --- committing ------------------------------------------------------------------------------
 
@@ -387,8 +354,11 @@ class CatalogRecorder:
             self.commit()
 
     def commit(self) -> None:
+        """Commit what is pending, once the records it points at are durable on disk."""
         if self.failed:
             return
+        if self._pending:
+            self.crawler.signals.send_catch_log(sc_signals.catalog_committing)
         try:
             self.session.commit()
         except SQLAlchemyError as exc:

@@ -5,7 +5,7 @@ Expected failures print one line, `Error: ...`, and exit with status 1; never a 
 
 from __future__ import annotations
 
-from stablecopy.cli import captures, crawl, export, history, provenance, schedules, serve
+from stablecopy.cli import captures, crawl, export, history, provenance, repair, schedules, serve
 from stablecopy.cli.group import cli
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "history",
     "main",
     "provenance",
+    "repair",
     "schedules",
     "serve",
 ]

@@ -5,27 +5,74 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from stablecopy.catalog.session import CatalogError, open_catalog
+from stablecopy.catalog.models import Crawl
+from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import (
+    INTERRUPTED,
     location_options,
     parse_settings,
     scope_options,
     settings_option,
 )
+from stablecopy.cli.repair import repair_data_dir
 from stablecopy.console import configure_logging, err, print_crawl_summary
 from stablecopy.layout import DataLayout
 from stablecopy.seeds import collect_seeds
 
-INTERRUPTED = 130
+# Settings a resumed crawl takes from where it runs now, not from the snapshot of its first run.
+_NOT_RESUMED = {
+    "STABLECOPY_DATA_DIR", "STABLECOPY_DB_URL", "STABLECOPY_CRAWL_ID", "STABLECOPY_RESUME",
+    "STABLECOPY_PROGRESS", "STABLECOPY_SEED_FILES",
+}  # fmt: skip
+_SCOPE = ("urls", "seed_files", "follow", "depth", "allow", "deny")
+
+
+def resumed_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
+    """The settings crawl `crawl_id` ran with (its seeds and scope among them), to continue it."""
+    engine = open_catalog(layout.db_url)
+    try:
+        with session_scope(engine) as session:
+            crawl = session.get(Crawl, crawl_id)
+            if crawl is None:
+                raise click.ClickException(f"there is no crawl {crawl_id}")
+            if crawl.status in ("starting", "running"):
+                raise click.ClickException(
+                    f"crawl {crawl_id} is still running ({crawl.worker}); stop it first"
+                )
+            snapshot = {k: v for k, v in crawl.settings.items() if k not in _NOT_RESUMED}
+            seeds = list(crawl.seeds)
+    finally:
+        engine.dispose()
+    return {**snapshot, "STABLECOPY_SEED_URLS": seeds, "STABLECOPY_SEED_FILES": []}
+
+
+def _repair(layout: DataLayout) -> None:
+    """Repair the data directory before crawling into it, and say what was done."""
+    try:
+        report = repair_data_dir(layout)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines:
+        err.print(f"Repair: {line}", markup=False, highlight=False)
 
 
 @cli.command()
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @scope_options()
+@click.option(
+    "--resume",
+    "resume_id",
+    type=click.IntRange(min=1),
+    metavar="CRAWL_ID",
+    help="Continue an interrupted crawl with its own seeds and settings: what it captured is "
+    "read back from its WARC records, the rest is fetched.",
+)
 @location_options
 @settings_option
 @click.option("-v", "--verbose", is_flag=True, help="Show the crawl's INFO log on the console.")
@@ -36,6 +83,7 @@ def crawl(
     depth: int,
     allow: tuple[str, ...],
     deny: tuple[str, ...],
+    resume_id: int | None,
     data_dir: Path,
     db_url: str | None,
     overrides: tuple[str, ...],
@@ -43,34 +91,60 @@ def crawl(
 ) -> None:
     """Crawl seed URLs (articles, sitemaps or RSS/Atom feeds) into WARC files and the catalogue.
 
+    Before it starts, the data directory is repaired (see `stablecopy repair`).
+
     Exit status: 0 when the crawl finished and everything was archived, 1 when a WARC file or the
     catalogue could not be written (or nothing could be crawled), 130 when it was interrupted.
     """
     from stablecopy.runner import DataDirError, prepare_data_dir, project_settings, run_crawl
 
-    seeds, problems = collect_seeds(urls, seed_files)
-    for problem in problems:
-        err.print(f"Warning: skipping seed {problem}")
-    if not seeds:
-        raise click.ClickException("no valid seed URL to crawl")
     layout = DataLayout.create(data_dir, db_url)
+    context = click.get_current_context()
+    if resume_id is not None:
+        given = [
+            n for n in _SCOPE if context.get_parameter_source(n) is ParameterSource.COMMANDLINE
+        ]
+        if given:
+            raise click.UsageError(
+                "--resume continues a crawl with its own seeds and scope; give none of "
+                + ", ".join(f"--{n.replace('_', '-')}" for n in given if n != "urls")
+                + (" or URLs" if "urls" in given else "")
+            )
+    else:
+        seeds, problems = collect_seeds(urls, seed_files)
+        for problem in problems:
+            err.print(f"Warning: skipping seed {problem}")
+        if not seeds:
+            raise click.ClickException("no valid seed URL to crawl")
     try:
         prepare_data_dir(layout)
         open_catalog(layout.db_url).dispose()
     except (DataDirError, CatalogError) as exc:
         raise click.ClickException(str(exc)) from exc
-    settings = {
-        "STABLECOPY_SEED_URLS": seeds,
-        "STABLECOPY_SEED_FILES": [],
-        "STABLECOPY_FOLLOW": follow,
-        "STABLECOPY_DEPTH": depth,
-        "STABLECOPY_ALLOW": list(allow),
-        "STABLECOPY_DENY": list(deny),
-        "STABLECOPY_DATA_DIR": str(layout.root),
-        "STABLECOPY_DB_URL": layout.db_url,
-        "STABLECOPY_PROGRESS": True,
-        **parse_settings(overrides),
-    }
+    _repair(layout)
+    if resume_id is not None:
+        settings: dict[str, Any] = {
+            **resumed_settings(layout, resume_id),
+            "STABLECOPY_CRAWL_ID": resume_id,
+            "STABLECOPY_RESUME": True,
+        }
+    else:
+        settings = {
+            "STABLECOPY_SEED_URLS": seeds,
+            "STABLECOPY_SEED_FILES": [],
+            "STABLECOPY_FOLLOW": follow,
+            "STABLECOPY_DEPTH": depth,
+            "STABLECOPY_ALLOW": list(allow),
+            "STABLECOPY_DENY": list(deny),
+        }
+    settings.update(
+        {
+            "STABLECOPY_DATA_DIR": str(layout.root),
+            "STABLECOPY_DB_URL": layout.db_url,
+            "STABLECOPY_PROGRESS": True,
+            **parse_settings(overrides),
+        }
+    )
     log_file = layout.log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
     configure_logging(verbose, log_file)
     outcome = run_crawl(project_settings(settings))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +24,7 @@ from stablecopy.events import ExtractedText
 from stablecopy.extract.result import ExtractResult, ExtractStatus
 from stablecopy.extract.text import ExtractOptions, extract_text, failed
 from stablecopy.items import Page
+from stablecopy.processes import exit_with
 
 if TYPE_CHECKING:
     from typing import Self
@@ -32,9 +34,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C to the crawl, which finishes their pending pages before it stops."""
+def _worker_started(crawl_pid: int) -> None:
+    """Workers leave Ctrl-C to the crawl, which finishes their pending pages before it stops, and
+    end when the crawl process is gone, even if it was killed outright."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with(crawl_pid)
 
 
 def _deferred(future: Future[ExtractResult]) -> Deferred[ExtractResult]:
@@ -80,7 +84,12 @@ class ExtractionPipeline:
     def _new_pool(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["stablecopy.extract.text"])
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_quiet_worker)
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=context,
+            initializer=_worker_started,
+            initargs=(os.getpid(),),
+        )
 
     def close_spider(self) -> None:
         if self._pool is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,8 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.log_request_seen(self)
+        if self.server.delay:
+            time.sleep(self.server.delay)
         path = urlsplit(self.path).path
         route = self.server.routes.get(path)
         if route is not None:
@@ -100,6 +103,7 @@ class SiteHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     resources: dict[str, Resource]
     routes: dict[str, Route]
+    delay: float = 0.0  # seconds each request waits, as a slower server would
 
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, SiteHandler)
@@ -112,7 +116,10 @@ class SiteHTTPServer(ThreadingHTTPServer):
 
 
 class SiteServer:
-    """The sample site (plus optional extra routes) served on 127.0.0.1 at an OS-chosen port."""
+    """The sample site (plus optional extra routes) served on 127.0.0.1 at an OS-chosen port.
+
+    `resources` replaces the sample site with another (a generated one); `extra` adds to it.
+    """
 
     def __init__(
         self,
@@ -122,6 +129,8 @@ class SiteServer:
         port: int = 0,
         tls: ssl.SSLContext | None = None,
         edition: int = 1,
+        resources: Callable[[str], dict[str, Resource]] | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.httpd = SiteHTTPServer((host, port))
         scheme = "http"
@@ -130,14 +139,18 @@ class SiteServer:
             scheme = "https"
         self.base = f"{scheme}://{host}:{self.httpd.server_address[1]}"
         self._extra = extra
+        self._resources = resources
         self.edition = 0
         self.set_edition(edition)
+        self.httpd.delay = delay
         self.httpd.routes = dict(routes or {})
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def set_edition(self, edition: int) -> None:
         """Serve the site as it reads in `edition` from the next request on (see pages.build_site)."""
-        resources = build_site(self.base, edition)
+        resources = (
+            self._resources(self.base) if self._resources else build_site(self.base, edition)
+        )
         if self._extra is not None:
             resources.update(self._extra(self.base))
         self.httpd.resources = resources  # one assignment: a request sees one edition or the other

@@ -19,7 +19,12 @@ from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 
-from stablecopy.archive.capture import META_RECORD_ID, META_REVISIT, META_TRUNCATED
+from stablecopy.archive.capture import (
+    META_RECORD_ID,
+    META_REVISIT,
+    META_TEXT_DONE,
+    META_TRUNCATED,
+)
 from stablecopy.items import Page
 from stablecopy.listings import ListingKind, looks_like_xml, read_listing
 from stablecopy.seeds import collect_seeds
@@ -164,10 +169,11 @@ class ArticlesSpider(Spider):
         if not isinstance(response, HtmlResponse):
             return
         # Clean text only of whole pages (a truncated body would give a truncated article), and
-        # only of new content: a revisit's text is its original's.
+        # only of new content: a revisit's text is its original's, and a resumed crawl's earlier
+        # captures keep the text they have.
         record_id = response.meta.get(META_RECORD_ID)
         whole = not response.meta.get(META_TRUNCATED)
-        new = not response.meta.get(META_REVISIT)
+        new = not response.meta.get(META_REVISIT) and not response.meta.get(META_TEXT_DONE)
         if self.extract and record_id and whole and new and 200 <= response.status < 300:
             yield Page(url=response.url, record_id=record_id, html=response.text)
         hops = response.meta.get(META_HOPS, 0)

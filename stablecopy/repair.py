@@ -1,0 +1,204 @@
+"""Repair after a crash: close abandoned WARC files, catalogue what they hold, mark dead crawls.
+
+`stablecopy repair` runs it, and so does every `stablecopy crawl` before it starts. It only ever
+adds: complete records stay where they are, bytes cut off the end of a file are moved aside under
+`DATA_DIR/repair/`, rows are added for records the catalogue lacks, and crawls whose process is
+gone are marked interrupted. Files a live process still writes are left alone (they are locked).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stablecopy.archive.fixity import RecordFacts, file_sha256, scan
+from stablecopy.archive.recovery import (
+    RecoveryError,
+    abandoned_files,
+    archived_events,
+    close_abandoned,
+    crawl_id_of,
+)
+from stablecopy.archive.writer import WARC_SUFFIX
+from stablecopy.catalog.models import Capture, Crawl, Extraction, WarcFile
+from stablecopy.catalog.rows import (
+    capture_by_record_id,
+    capture_row,
+    extraction_row,
+    recount,
+    short_id_for,
+    warc_file_row,
+)
+from stablecopy.events import ArchivedText, Captured, WarcFileClosed
+from stablecopy.layout import DataLayout
+from stablecopy.processes import is_running
+
+logger = logging.getLogger(__name__)
+
+REPAIR_SUBDIR = "repair"
+ACTIVE = ("starting", "running")
+
+
+@dataclass
+class RepairReport:
+    """What one repair did, as lines for people."""
+
+    lines: list[str] = field(default_factory=list)
+    closed: int = 0
+    captures: int = 0
+    texts: int = 0
+    interrupted: list[int] = field(default_factory=list)
+    problems: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.closed or self.captures or self.texts or self.interrupted)
+
+
+def _alive(worker: str | None) -> bool:
+    """Whether the process a crawl row names (`host:pid[:...]`) may still be running."""
+    host, _, rest = (worker or "").partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's process: not ours to judge
+    return is_running(int(pid))
+
+
+class Repairer:
+    """Repairs one data directory against its catalogue (the session is committed per file)."""
+
+    def __init__(self, session: Session, layout: DataLayout) -> None:
+        self.session = session
+        self.layout = layout
+        self.report = RepairReport()
+
+    def run(self) -> RepairReport:
+        closed_now = self._close_abandoned()
+        for path in self._uncatalogued_files(closed_now):
+            self._catalogue(path)
+        self._mark_dead_crawls()
+        return self.report
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def _close_abandoned(self) -> set[Path]:
+        closed: set[Path] = set()
+        aside = self.layout.root / REPAIR_SUBDIR
+        for path in abandoned_files(self.layout.warc_dir):
+            try:
+                done = close_abandoned(path, aside)
+            except (RecoveryError, OSError) as exc:
+                self.report.problems += 1
+                self.report.lines.append(f"Could not close {path.name}: {exc}")
+                continue
+            if done is None:
+                continue  # a live crawl is writing it
+            self.report.closed += 1
+            closed.add(done.path)
+            what = f"Closed {self.layout.relative(done.path)} ({done.records} records)"
+            if done.aside is not None:
+                what += (
+                    f"; {done.cut} bytes after its last complete record moved to "
+                    f"{self.layout.relative(done.aside)}"
+                )
+            if done.damaged_inside:
+                what += "; it has a damaged record inside (run `stablecopy verify`)"
+            self.report.lines.append(what + ".")
+        return closed
+
+    def _uncatalogued_files(self, closed_now: set[Path]) -> list[Path]:
+        """Closed WARC files with no catalogue row for the file itself: their writer died before
+        the catalogue heard of them, so their last records may lack rows too."""
+        if not self.layout.warc_dir.is_dir():
+            return []
+        known = set(self.session.scalars(select(WarcFile.path)))
+        found = sorted(self.layout.warc_dir.glob(f"*{WARC_SUFFIX}"))
+        return [p for p in found if p in closed_now or self.layout.relative(p) not in known]
+
+    def _catalogue(self, path: Path) -> None:
+        relative = self.layout.relative(path)
+        crawl_id = crawl_id_of(path)
+        crawl = self.session.get(Crawl, crawl_id) if crawl_id is not None else None
+        if crawl is None or crawl_id is None:
+            self.report.lines.append(f"Left {relative} alone: it names no crawl of this catalogue.")
+            return
+        if crawl.status in ACTIVE and _alive(crawl.worker):
+            return  # its crawl is alive and catalogues it itself
+        captured, texts = self._catalogue_records(path, relative, crawl_id)
+        sha256, size = file_sha256(path)
+        records = _record_count(path)
+        stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        event = WarcFileClosed(relative, size, sha256, records, stamp, datetime.now(UTC))
+        self.session.add(warc_file_row(event, crawl_id))
+        self.session.commit()
+        self.report.captures += captured
+        self.report.texts += texts
+        if captured or texts:
+            self.report.lines.append(
+                f"Catalogued {captured} capture(s) and {texts} clean text(s) of crawl {crawl_id} "
+                f"from {relative}."
+            )
+
+    def _catalogue_records(self, path: Path, relative: str, crawl_id: int) -> tuple[int, int]:
+        known_captures = set(
+            self.session.scalars(select(Capture.record_id).where(Capture.warc_file == relative))
+        )
+        known_texts = set(
+            self.session.scalars(
+                select(Extraction.metadata_record_id).where(Extraction.metadata_file == relative)
+            )
+        )
+        pending: dict[str, Capture] = {}
+        captured = texts = 0
+        for event in archived_events(path, relative):
+            if isinstance(event, Captured):
+                if event.record_id in known_captures:
+                    continue
+                original = None
+                if event.refers_to:
+                    original = pending.get(event.refers_to) or capture_by_record_id(
+                        self.session, event.refers_to
+                    )
+                taken = (c.short_id or "" for c in pending.values())
+                short = short_id_for(self.session, event.record_id, taken)
+                row = capture_row(event, crawl_id, original, short)
+                self.session.add(row)
+                pending[event.record_id] = row
+                captured += 1
+            elif isinstance(event, ArchivedText) and event.metadata_record_id not in known_texts:
+                capture = pending.get(event.record_id) or capture_by_record_id(
+                    self.session, event.record_id
+                )
+                if capture is None or capture.extraction is not None:
+                    continue
+                self.session.add(extraction_row(event, capture, event.archived_at))
+                texts += 1
+        return captured, texts
+
+    # --- crawls ----------------------------------------------------------------------------------
+
+    def _mark_dead_crawls(self) -> None:
+        now = datetime.now(UTC)
+        for crawl in self.session.scalars(select(Crawl).where(Crawl.status.in_(ACTIVE))):
+            if _alive(crawl.worker):
+                continue
+            crawl.status = "interrupted"
+            crawl.finish_reason = crawl.finish_reason or "killed"
+            crawl.finished_at = crawl.finished_at or now
+            recount(self.session, crawl)
+            self.report.interrupted.append(crawl.id)
+            self.report.lines.append(
+                f"Marked crawl {crawl.id} interrupted: its process ({crawl.worker}) is gone. "
+                f"Continue it with `stablecopy crawl --resume {crawl.id}`."
+            )
+        self.session.commit()
+
+
+def _record_count(path: Path) -> int:
+    return sum(1 for item in scan(path) if isinstance(item, RecordFacts))
