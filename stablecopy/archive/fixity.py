@@ -207,10 +207,13 @@ def _read_from(handle: BinaryIO, offset: int, stop: int) -> Iterator[RecordFacts
             except _Malformed as exc:
                 problem = str(exc)
                 break
-            consumed += len(pending) - len(inflater.unconsumed_tail) - len(inflater.unused_data)
             if inflater.eof:
+                # At the end of a member zlib may report its leftover input twice, as
+                # unconsumed_tail and as unused_data: only unused_data counts.
+                consumed += len(pending) - len(inflater.unused_data)
                 carry = inflater.unused_data
                 break
+            consumed += len(pending) - len(inflater.unconsumed_tail)
             pending = inflater.unconsumed_tail
         if problem is None:
             try:
