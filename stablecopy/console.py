@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ from stablecopy.catalog.history import PAGE_COUNTS, RunSummary
 from stablecopy.catalog.models import Capture
 from stablecopy.catalog.recorder import crawl_status
 from stablecopy.export.jsonl import capture_json, iso
-from stablecopy.layout import DataLayout
+from stablecopy.layout import DataLayout, UnsafePathError
 
 if TYPE_CHECKING:
     from stablecopy.runner import CrawlOutcome
@@ -49,6 +50,27 @@ class ConsoleHandler(logging.Handler):
             self.handleError(record)
 
 
+class LogFileHandler(logging.FileHandler):
+    """The crawl's log file. If it cannot be written (the disk is full), it says so once on the
+    console and stops trying, rather than print a traceback for every line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if getattr(self, "broken", False):
+            return
+        self.broken = True
+        reason = sys.exc_info()[1]
+        err.print(
+            f"Warning: cannot write the log file {self.baseFilename} ({reason}); "
+            "it stops here, the console goes on.",
+            markup=False,
+            highlight=False,
+        )
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not getattr(self, "broken", False):
+            super().emit(record)
+
+
 def configure_logging(verbose: bool, log_file: Path) -> None:
     """Warnings on the console, one line each (all INFO with -v); the full log in the crawl's file."""
     root = logging.getLogger()
@@ -56,7 +78,7 @@ def configure_logging(verbose: bool, log_file: Path) -> None:
     console = ConsoleHandler()
     console.setLevel(logging.INFO if verbose else logging.WARNING)
     root.addHandler(console)
-    file_handler = logging.FileHandler(log_file, encoding="utf-8")
+    file_handler = LogFileHandler(log_file, encoding="utf-8")
     file_handler.setLevel(logging.INFO)
     file_handler.setFormatter(
         logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s")
@@ -112,7 +134,10 @@ def captures_table(rows: Sequence[Capture]) -> Table:
 
 def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
     fields = capture_json(capture)
-    fields["warc_path"] = str(layout.resolve(capture.warc_file))
+    try:
+        fields["warc_path"] = str(layout.resolve(capture.warc_file))
+    except UnsafePathError as exc:
+        fields["warc_path"] = f"refused: {exc} (run `stablecopy verify`)"
     original = capture.payload_capture
     if original is not capture:
         fields["revisit_of"] = (

@@ -71,13 +71,26 @@ class CrawlOutcome:
         return self.reason == "shutdown"
 
 
+def _stop_thread_pool() -> None:
+    """Stop the reactor's thread pool even if shutdown was cut short (a closed console, say):
+    its threads would otherwise keep the process from exiting."""
+    from twisted.internet import reactor
+
+    pool = getattr(reactor, "threadpool", None)
+    if pool is not None and pool.started:
+        pool.stop()
+
+
 def run_crawl(settings: Settings) -> CrawlOutcome:
     """Run the articles spider to the end (or until stopped) and report how it went."""
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # the CLI set up logging
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(SPIDER)
     process.crawl(crawler)
-    process.start()
+    try:
+        process.start()
+    finally:
+        _stop_thread_pool()
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
     crawl_id = stats.get("stablecopy/crawl_id")
     return CrawlOutcome(

@@ -38,9 +38,12 @@ DOWNLOAD_TIMEOUT = 60
 # Retry connection failures and 5xx twice; every attempt that got a response is archived.
 RETRY_TIMES = 2
 # Scrapy cancels a download whose announced size exceeds this; stablecopy archives the headers of
-# such a response (truncated) and stops bodies at STABLECOPY_MAX_RESPONSE_SIZE well before it.
-# It also bounds how far a compressed body is expanded for the spider (gzip bombs).
+# such a response (truncated) and stops bodies at STABLECOPY_MAX_RESPONSE_SIZE well before it
+# (which also bounds how far a compressed body is expanded for the spider: gzip bombs).
 DOWNLOAD_MAXSIZE = 256 * 1024 * 1024
+# Scrapy drops links longer than 2,083 characters (an old browser limit); news sites put long
+# tracking and search queries in real article links, so allow up to what servers accept.
+URLLENGTH_LIMIT = 16_384
 # A body that ends early is still a capture: archive what arrived, marked WARC-Truncated.
 DOWNLOAD_FAIL_ON_DATALOSS = False
 # Keep Scrapy's own request fingerprint dedup; cookies are not archived in request records.
@@ -51,6 +54,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 # --- Components ----------------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # First of all: never fetch this archive's own replay server (`stablecopy serve`).
+    "stablecopy.replay.guard.ReplayGuard": 10,
     # Closest to the downloader (after HttpCache at 900): sees every hop of a redirect and every
     # retry, with the body still content-encoded as it came off the connection.
     "stablecopy.archive.capture.WarcCapture": 950,
@@ -105,7 +110,8 @@ STABLECOPY_WARC_PREFIX = "stablecopy"
 STABLECOPY_WARC_MAX_SIZE = 1_000_000_000
 # zlib level for the per-record gzip members (warcio alone always uses 9, which costs CPU).
 STABLECOPY_WARC_GZIP_LEVEL = 6
-# Bodies longer than this (bytes, as received) are cut and archived with `WARC-Truncated: length`.
+# Bodies longer than this (bytes, as received) are cut and archived with `WARC-Truncated: length`;
+# a gzip or deflate body is not expanded beyond it for the spider (the archived bytes stay whole).
 STABLECOPY_MAX_RESPONSE_SIZE = 64 * 1024 * 1024
 # Request headers never written to request records; warcinfo lists them.
 STABLECOPY_REDACT_HEADERS = ["Cookie", "Authorization", "Proxy-Authorization"]

@@ -186,8 +186,12 @@ def test_a_failed_warc_write_stops_the_crawl_and_the_exit_status_says_so(
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     (line,) = error_lines(result.stderr)
-    assert re.match(r"Error: \d+ write error\(s\); the crawl stopped \(warc_write_failed\)", line)
-    assert "WARC write failed while archiving" in result.stderr
+    assert re.match(
+        r"Error: the archive could not be written \(File too large: .*\); the crawl stopped "
+        r"\(warc_write_failed\)\. Everything archived before is whole and catalogued",
+        line,
+    )
+    assert result.stderr.count("cannot write the archive while archiving") == 1
     assert "Traceback" not in result.stderr
     layout = DataLayout.create(data)
     warcs = sorted(layout.warc_dir.iterdir())

@@ -115,12 +115,14 @@ def test_repair_moves_a_cut_record_aside_and_catalogues_the_rest(
 ) -> None:
     data = tmp_path / "data"
     process = start(slow_site, data, resume=False)
-    deadline = time.monotonic() + 60
-    while not (data / "stablecopy.db").exists() or len(crawl_rows(data)[1]) < 20:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while not (data / "stablecopy.db").exists() or len(crawl_rows(data)[1]) < 20:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
     (open_file,) = (data / "warcs").glob(f"*{OPEN_SUFFIX}")
     complete = open_file.stat().st_size
     with open_file.open("ab") as handle:  # as if the kill had cut a record in the middle

@@ -125,3 +125,17 @@ def test_new_captures_replay_without_reindexing(replay: Served, site: SiteServer
 def test_a_python_without_pywb_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ReplayEnvironmentError, match="cannot import pywb"):
         pywb_python(sys.executable, tmp_path)
+
+
+def test_a_crawl_never_fetches_its_own_replay_server(replay: Served) -> None:
+    own = replay.url("/archive/")
+    alias = own.replace("127.0.0.1", "localhost")
+    before = {c["url"] for c in replay.captures()}
+    crawled = run_cli("crawl", own, alias, "--data-dir", str(replay.data), *FAST)
+    assert crawled.returncode == 0, crawled.stderr
+    assert f"not crawling {own}: it is this archive's own replay server" in crawled.stderr
+    assert f"not crawling {alias}" in crawled.stderr
+    listed = json_lines(run_cli("captures", "--json", "--data-dir", str(replay.data)).stdout)
+    port = own.split(":")[2].split("/")[0]
+    assert not [c for c in listed if f":{port}/" in str(c["url"])]
+    assert {c["url"] for c in replay.captures()} == before

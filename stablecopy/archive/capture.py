@@ -59,6 +59,7 @@ META_RECORD_ID = "stablecopy_record_id"
 META_PRIOR = "stablecopy_prior"  # the PriorCapture this fetch is compared with
 META_CONDITIONAL = "stablecopy_conditional"  # the conditional request headers this middleware added
 META_REVISIT = "stablecopy_revisit"  # the revisit profile, when the fetch was archived as a revisit
+META_DECODE_LIMIT = "stablecopy_decode_limit"  # this middleware set download_maxsize (decoding)
 META_TEXT_DONE = "stablecopy_text_done"  # served from the archive, its clean text already made
 REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content
 ARCHIVED_FLAG = "archived"  # response flag: a resumed crawl's earlier capture, read back
@@ -180,6 +181,8 @@ class WarcCapture:
             request.meta.pop(key, None)
         for name in request.meta.pop(META_CONDITIONAL, ()):
             request.headers.pop(name, None)
+        if request.meta.pop(META_DECODE_LIMIT, False):
+            request.meta.pop("download_maxsize", None)
         if urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
             return None
         if self.resuming and request.method == "GET":
@@ -207,7 +210,16 @@ class WarcCapture:
         return None
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
+        if self.max_response_size and "download_maxsize" not in request.meta:
+            # Scrapy decodes gzip/deflate bodies after this middleware: expanding them no further
+            # than an archived body may be long keeps gzip bombs from filling memory.
+            request.meta["download_maxsize"] = self.max_response_size
+            request.meta[META_DECODE_LIMIT] = True
         if "cached" in response.flags or urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
+            return response
+        if self.failed:  # the archive cannot be written: what is still in flight is not kept
+            if self.crawler.stats:
+                self.crawler.stats.inc_value("stablecopy/not_archived")
             return response
         prior: PriorCapture | None = request.meta.get(META_PRIOR)
         not_modified = response.status == 304 and prior is not None
@@ -442,6 +454,8 @@ class WarcCapture:
 
     def text_extracted(self, text: ExtractedText) -> None:
         """Archive an extraction: the text as a conversion record, how it was made as metadata."""
+        if self.failed:
+            return
         result = text.result
         now = _now()
         try:
@@ -506,15 +520,23 @@ class WarcCapture:
         self.crawler.signals.send_catch_log(sc_signals.warc_file_closed, file=event)
 
     def _write_failed(self, what: str, exc: OSError) -> None:
-        """A failed write is loud: logged, counted, and fatal when the disk itself is the problem."""
+        """A failed write is loud once: logged, counted, and fatal when the disk itself is the
+        problem. After that, what is still in flight is not written (and said so in the stats)."""
         stats = self.crawler.stats
         if stats:
             stats.inc_value("stablecopy/warc_write_errors")
-        logger.error("WARC write failed while %s: %s", what, exc)
-        if exc.errno in _FATAL_ERRNOS and not self.failed:
-            self.failed = True
-            engine = self.crawler.engine
-            if engine is not None and engine.spider is not None:
-                logger.error("stopping the crawl: the archive cannot be written")
-                closing = deferred_from_coro(engine.close_spider_async(reason="warc_write_failed"))
-                closing.addErrback(lambda failure: logger.error("could not stop: %s", failure))
+        if exc.errno not in _FATAL_ERRNOS:
+            logger.error("WARC write failed while %s: %s", what, exc)
+            return
+        if self.failed:
+            logger.debug("not archived after the archive failed: %s (%s)", what, exc)
+            return
+        self.failed = True
+        reason = exc.strerror or str(exc)
+        if stats:
+            stats.set_value("stablecopy/write_error", reason)
+        logger.error("cannot write the archive while %s (%s); stopping the crawl", what, exc)
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            closing = deferred_from_coro(engine.close_spider_async(reason="warc_write_failed"))
+            closing.addErrback(lambda failure: logger.error("could not stop: %s", failure))

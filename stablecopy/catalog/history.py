@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from stablecopy.catalog.keys import url_key
+from stablecopy.catalog.keys import catalogued_url, url_key
 from stablecopy.catalog.models import Capture, Crawl, FetchFailure
 
 NEW = "new"
@@ -76,6 +76,7 @@ class HistoryEntry:
 
 def url_history(session: Session, url: str) -> list[HistoryEntry]:
     """Every capture and failed fetch of `url`, oldest first, each capture with its change."""
+    url = catalogued_url(url)
     captures = session.scalars(
         select(Capture)
         .where(Capture.url_key == url_key(url), Capture.url == url)

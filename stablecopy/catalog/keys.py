@@ -1,8 +1,10 @@
-"""URL keys: the SURT form captures are stored, sorted and looked up by (as in CDX indexes)."""
+"""URL keys: the SURT form captures are stored, sorted and looked up by (as in CDX indexes), and
+the form a URL is catalogued in, so a URL typed with unicode or spaces finds its captures."""
 
 from __future__ import annotations
 
 import surt
+from w3lib.url import safe_url_string
 
 
 def url_key(url: str) -> str:
@@ -11,3 +13,8 @@ def url_key(url: str) -> str:
         return str(surt.surt(url))
     except Exception:  # noqa: BLE001 (surt fails in many ways on odd URLs; the URL itself will do)
         return url
+
+
+def catalogued_url(url: str) -> str:
+    """A URL as the catalogue holds it: percent-encoded as sent (IRIs, spaces), no fragment."""
+    return str(safe_url_string(url.strip().split("#", 1)[0]))

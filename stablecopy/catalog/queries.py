@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, uni
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from stablecopy import shortid
-from stablecopy.catalog.keys import url_key
+from stablecopy.catalog.keys import catalogued_url, url_key
 from stablecopy.catalog.models import Capture, Extraction, WarcFile
 
 ROWS_PER_FETCH = 1000
@@ -20,6 +20,7 @@ ROWS_PER_FETCH = 1000
 def _captures(url: str | None, crawl_id: int | None) -> Select[Capture]:
     query = select(Capture).options(joinedload(Capture.extraction))
     if url is not None:
+        url = catalogued_url(url)
         query = query.where(Capture.url_key == url_key(url), Capture.url == url)
     if crawl_id is not None:
         query = query.where(Capture.crawl_id == crawl_id)
@@ -120,7 +121,8 @@ class CaptureFilter:
         if self.crawl_id is not None:
             conditions.append(entity.crawl_id == self.crawl_id)
         if self.url is not None:
-            conditions += [entity.url_key == url_key(self.url), entity.url == self.url]
+            url = catalogued_url(self.url)
+            conditions += [entity.url_key == url_key(url), entity.url == url]
         if self.url_prefix is not None:
             conditions.append(entity.url.startswith(self.url_prefix, autoescape=True))
         if self.since is not None:

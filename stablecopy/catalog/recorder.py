@@ -371,9 +371,10 @@ class CatalogRecorder:
     def _fail(self, what: str, exc: SQLAlchemyError | CatalogError) -> None:
         """The catalogue is unusable: say so once, count it, and stop the crawl cleanly."""
         self.failed = True
+        reason = getattr(exc, "orig", None) or exc
         if self.crawler.stats:
             self.crawler.stats.inc_value("stablecopy/catalog_errors")
-        reason = getattr(exc, "orig", None) or exc
+            self.crawler.stats.set_value("stablecopy/catalog_error", f"{what}: {reason}")
         logger.error("%s: %s; stopping the crawl", what, reason)
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
@@ -94,11 +96,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                     driver.execute("PRAGMA foreign_keys=ON")
 
 
+def _at_head(engine: Engine) -> bool:
+    """Whether the schema is already the newest (read only: takes no write lock)."""
+    with as_file(files("stablecopy.catalog").joinpath("migrations")) as location:
+        config = Config()
+        config.set_main_option("script_location", str(location))
+        heads = set(ScriptDirectory.from_config(config).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
+
+
 def open_catalog(url: str, writer: bool = False) -> Engine:
-    """An engine on an up-to-date catalogue; CatalogError with a readable reason otherwise."""
+    """An engine on an up-to-date catalogue; CatalogError with a readable reason otherwise.
+
+    Migrations run only when the schema is behind, and on SQLite always inside BEGIN IMMEDIATE,
+    so processes opening a new catalogue at the same moment wait for each other in turn.
+    """
     engine = make_engine(url, writer)
     try:
-        upgrade(engine)
+        if not _at_head(engine):
+            migrator = engine
+            if engine.dialect.name == "sqlite" and not writer:
+                migrator = make_engine(url, writer=True)
+            try:
+                upgrade(migrator)
+            finally:
+                if migrator is not engine:
+                    migrator.dispose()
     except Exception as exc:
         engine.dispose()
         reason = getattr(exc, "orig", None) or exc

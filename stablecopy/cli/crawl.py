@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -24,6 +24,9 @@ from stablecopy.cli.repair import repair_data_dir
 from stablecopy.console import configure_logging, err, print_crawl_summary
 from stablecopy.layout import DataLayout
 from stablecopy.seeds import collect_seeds
+
+if TYPE_CHECKING:
+    from stablecopy.runner import CrawlOutcome
 
 # Settings a resumed crawl takes from where it runs now, not from the snapshot of its first run.
 _NOT_RESUMED = {
@@ -50,6 +53,26 @@ def resumed_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
     finally:
         engine.dispose()
     return {**snapshot, "STABLECOPY_SEED_URLS": seeds, "STABLECOPY_SEED_FILES": []}
+
+
+def failure_line(outcome: CrawlOutcome) -> str:
+    """What stopped a crawl that could not write, in one line, with what to do about it."""
+    if outcome.reason == "warc_write_failed":
+        why = outcome.stats.get("stablecopy/write_error") or f"{outcome.write_errors} write errors"
+        return (
+            f"the archive could not be written ({why}); the crawl stopped (warc_write_failed). "
+            "Everything archived before is whole and catalogued; once there is room, continue "
+            f"with `stablecopy crawl --resume {outcome.crawl_id}`."
+        )
+    if outcome.reason == "catalog_failed":
+        why = outcome.stats.get("stablecopy/catalog_error") or "the catalogue failed"
+        return (
+            f"{why}; the crawl stopped (catalog_failed). The WARC files are closed and intact; "
+            "once the catalogue can be written, `stablecopy repair` catalogues what it missed."
+        )
+    if outcome.write_errors:
+        return f"{outcome.write_errors} write error(s); the crawl stopped ({outcome.reason})"
+    return f"the crawl stopped: {outcome.reason}"
 
 
 def _repair(layout: DataLayout) -> None:
@@ -150,10 +173,6 @@ def crawl(
     outcome = run_crawl(project_settings(settings))
     print_crawl_summary(outcome, layout, log_file)
     if outcome.failed:
-        raise click.ClickException(
-            f"{outcome.write_errors} write error(s); the crawl stopped ({outcome.reason})"
-            if outcome.write_errors
-            else f"the crawl stopped: {outcome.reason}"
-        )
+        raise click.ClickException(failure_line(outcome))
     if outcome.interrupted:
         sys.exit(INTERRUPTED)

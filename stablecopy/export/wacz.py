@@ -34,7 +34,7 @@ from stablecopy.catalog.models import Capture, Extraction
 from stablecopy.catalog.queries import CaptureFilter
 from stablecopy.export.cdxj import resolve_not_modified
 from stablecopy.export.jsonl import iso
-from stablecopy.layout import DataLayout
+from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.texts import TextUnavailable, archived_text
 
 WACZ_VERSION = "1.1.1"
@@ -148,7 +148,12 @@ class WaczWriter:
     def _archive_file(
         self, relative: str, selection: CaptureFilter, work: Path, summary: WaczSummary
     ) -> tuple[str, Path]:
-        source = self.layout.resolve(relative)
+        try:
+            source = self.layout.resolve(relative)
+        except UnsafePathError as exc:
+            raise ExportError(
+                f"{exc}: the catalogue names a file outside the data directory"
+            ) from exc
         if not source.exists():
             raise ExportError(f"the WARC file {relative} is missing (run `stablecopy verify`)")
         chosen = [

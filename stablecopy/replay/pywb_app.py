@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     server.start()
     host, port = server.address[:2]
     ready = Path(f"{args.ready_file}.tmp")
-    ready.write_text(f"{host} {port}\n", encoding="utf-8")
+    ready.write_text(f"{host} {port} {os.getpid()}\n", encoding="utf-8")
     ready.replace(args.ready_file)
     print(f"pywb replaying {args.collection} on {host}:{port}", file=sys.stderr, flush=True)
     server.serve_forever()

@@ -18,12 +18,12 @@ from typing import IO
 from sqlalchemy import Engine
 
 from stablecopy.layout import DataLayout
+from stablecopy.replay.guard import LISTENING, REPLAY_SUBDIR
 from stablecopy.replay.index import ReplayIndex
 
 logger = logging.getLogger(__name__)
 
 READY_TIMEOUT = 120.0
-REPLAY_SUBDIR = "replay"
 
 
 class ReplayError(RuntimeError):
@@ -77,7 +77,7 @@ class ReplayServer:
         self.layout.log_dir.mkdir(parents=True, exist_ok=True)
         self.index.refresh()
         config = self._write_config()
-        ready = self.folder / "listening"
+        ready = self.folder / LISTENING
         ready.unlink(missing_ok=True)
         self._log = self.log_path.open("ab")
         with as_file(files("stablecopy.replay").joinpath("pywb_app.py")) as script:
@@ -97,7 +97,7 @@ class ReplayServer:
                 self.stop()
                 raise ReplayError(f"pywb did not start within {READY_TIMEOUT:.0f} s")
             time.sleep(0.05)
-        bound_host, bound_port = ready.read_text("utf-8").split()
+        bound_host, bound_port = ready.read_text("utf-8").split()[:2]
         return Address(bound_host, int(bound_port))
 
     def follow(self, interval: float = 2.0) -> None:
@@ -113,6 +113,7 @@ class ReplayServer:
             raise ReplayError(f"pywb stopped: {self._log_tail()}")
 
     def stop(self) -> None:
+        (self.folder / LISTENING).unlink(missing_ok=True)
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

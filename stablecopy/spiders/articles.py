@@ -25,6 +25,7 @@ from stablecopy.archive.capture import (
     META_TEXT_DONE,
     META_TRUNCATED,
 )
+from stablecopy.extract.charset import page_text
 from stablecopy.items import Page
 from stablecopy.listings import ListingKind, looks_like_xml, read_listing
 from stablecopy.seeds import collect_seeds
@@ -175,7 +176,10 @@ class ArticlesSpider(Spider):
         whole = not response.meta.get(META_TRUNCATED)
         new = not response.meta.get(META_REVISIT) and not response.meta.get(META_TEXT_DONE)
         if self.extract and record_id and whole and new and 200 <= response.status < 300:
-            yield Page(url=response.url, record_id=record_id, html=response.text)
+            content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+            yield Page(
+                url=response.url, record_id=record_id, html=page_text(response.body, content_type)
+            )
         hops = response.meta.get(META_HOPS, 0)
         if not self.follow or hops >= self.depth:
             return
