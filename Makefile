@@ -6,8 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYWB_VENV := .venv-pywb
 PYWB_STAMP := $(PYWB_VENV)/.installed-stamp
+# The benchmark's peers: scrapy-webarchive pins an older Scrapy, so it gets a virtualenv of its own.
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_ARGS ?=
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 # A virtualenv at $(1); on a Debian without python3-venv, install it first.
 define make_venv
@@ -31,16 +36,33 @@ $(PYWB_STAMP): stablecopy/replay/pywb-requirements.txt
 	$(PYWB_VENV)/bin/python -m pip install -q -r stablecopy/replay/pywb-requirements.txt
 	@touch $(PYWB_STAMP)
 
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+$(PEERS_STAMP): bench/peers/requirements.txt
+	$(call make_venv,$(PEERS_VENV))
+	$(PEERS_VENV)/bin/python -m pip install -q -r bench/peers/requirements.txt
+	@touch $(PEERS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/python -m stablecopy.samplesite.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check stablecopy tests
-	$(BIN)/ruff format --check stablecopy tests
+	$(BIN)/ruff check stablecopy tests bench
+	$(BIN)/ruff format --check stablecopy tests bench
 	$(BIN)/mypy
 
 test: lint $(PYWB_STAMP)
 	STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest
 
+# Speed against peers on a generated site served by nginx (installed from Debian if missing);
+# prints a table and writes it, with JSON and a chart, under bench/results/. Not part of `make test`.
+bench: $(BENCH_STAMP) $(PEERS_STAMP)
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  echo "installing nginx and wget from Debian's packages"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx wget; }
+	STABLECOPY_BENCH_PEERS=$(CURDIR)/$(PEERS_VENV) $(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) $(PYWB_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PYWB_VENV) $(PEERS_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

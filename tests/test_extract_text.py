@@ -168,3 +168,15 @@ def test_banners_in_scripts_without_spaces_are_removed(text: str) -> None:
     banner = f'<div class="n"><p>{text}</p><button>OK</button></div>'
     html = pages.render_article(pages.seed_article(), banner, "before")
     assert text not in extract_text(html, "https://x.example/a", OPTIONS).text
+
+
+def test_the_mode_used_is_recorded_with_the_text() -> None:
+    article = pages.articles()[0]
+    html = pages.render_article(article, pages.banner("cookie-notice-en"))
+    fast = extract_text(html, "http://news.test/a", OPTIONS)
+    full = extract_text(html, "http://news.test/a", ExtractOptions(fast=False))
+    assert fast.options["fast"] is True
+    assert full.options["fast"] is False
+    for paragraph in article.paragraphs:
+        assert normalised(paragraph) in normalised(fast.text or "")
+        assert normalised(paragraph) in normalised(full.text or "")

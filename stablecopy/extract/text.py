@@ -29,6 +29,8 @@ _LANGUAGE_XPATH = etree.XPath(
 )
 # Share of control characters (other than whitespace) and U+FFFD above which a body is not markup.
 _BINARY_SHARE = 0.05
+# In fast mode, a text shorter than this (characters) is extracted again with the fallbacks.
+_FALLBACK_BELOW = 500
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ExtractOptions:
 
     favor_precision: bool = False
     include_tables: bool = True
+    fast: bool = True
     consent_selector_files: tuple[str, ...] = ()
     consent_phrase_files: tuple[str, ...] = ()
 
@@ -64,6 +67,7 @@ def _result(status: ExtractStatus, options: ExtractOptions, **found: Any) -> Ext
         options={
             "favor_precision": options.favor_precision,
             "include_tables": options.include_tables,
+            "fast": options.fast,
             "include_comments": False,
             "consent_rules": rules.fingerprint,
         },
@@ -74,6 +78,23 @@ def _result(status: ExtractStatus, options: ExtractOptions, **found: Any) -> Ext
 def failed(error: str, options: ExtractOptions) -> ExtractResult:
     """The result for a page whose extraction could not run at all."""
     return _result(ExtractStatus.ERROR, options, error=error)
+
+
+def _extract(tree: HtmlElement, url: str, options: ExtractOptions, fast: bool) -> Any:
+    return trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=options.include_tables,
+        favor_precision=options.favor_precision,
+        deduplicate=False,
+        fast=fast,
+    )
+
+
+def _text(document: Any) -> str:
+    return (getattr(document, "text", None) or "").strip() if document is not None else ""
 
 
 def extract_text(html: str, url: str, options: ExtractOptions) -> ExtractResult:
@@ -91,24 +112,23 @@ def extract_text(html: str, url: str, options: ExtractOptions) -> ExtractResult:
         return _result(ExtractStatus.NOT_HTML, options)
     rules = load_rules(options.consent_selector_files, options.consent_phrase_files)
     try:
+        host = (urlsplit(url).hostname or "").lower()
         tree = trafilatura.load_html(html)
         if tree is None:
             return _result(ExtractStatus.EMPTY, options)
         language = _declared_language(tree)
-        removed = remove_banners(tree, rules, (urlsplit(url).hostname or "").lower())
-        document = trafilatura.bare_extraction(
-            tree,
-            url=url,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=options.include_tables,
-            favor_precision=options.favor_precision,
-            deduplicate=False,
-        )
+        removed = remove_banners(tree, rules, host)
+        document = _extract(tree, url, options, fast=options.fast)
+        if options.fast and len(_text(document)) < _FALLBACK_BELOW:
+            # Little or no text from the main algorithm alone: trafilatura's fallback extractors
+            # (readability, jusText) have a go on a fresh tree, as they do by default.
+            tree = trafilatura.load_html(html)
+            remove_banners(tree, rules, host)
+            document = _extract(tree, url, options, fast=False)
     except Exception as exc:  # noqa: BLE001 (any extractor failure is a recorded outcome)
         logger.warning("extraction failed for %s: %s", url, exc)
         return failed(repr(exc), options)
-    text = (getattr(document, "text", None) or "").strip() if document is not None else ""
+    text = _text(document)
     return _result(
         ExtractStatus.OK if text else ExtractStatus.EMPTY,
         options,

@@ -68,6 +68,7 @@ class ExtractionPipeline:
         self.options = ExtractOptions(
             favor_precision=settings.getbool("STABLECOPY_EXTRACT_FAVOR_PRECISION"),
             include_tables=settings.getbool("STABLECOPY_EXTRACT_INCLUDE_TABLES"),
+            fast=settings.getbool("STABLECOPY_EXTRACT_FAST"),
             consent_selector_files=tuple(settings.getlist("STABLECOPY_CONSENT_SELECTOR_FILES")),
             consent_phrase_files=tuple(settings.getlist("STABLECOPY_CONSENT_PHRASE_FILES")),
         )

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
-from scrapy.linkextractors import IGNORED_EXTENSIONS, LinkExtractor
 
 from stablecopy.archive.capture import (
     META_RECORD_ID,
@@ -29,6 +28,7 @@ from stablecopy.extract.charset import page_text
 from stablecopy.items import Page
 from stablecopy.listings import ListingKind, looks_like_xml, read_listing
 from stablecopy.seeds import collect_seeds
+from stablecopy.spiders.links import NewLinks
 
 if TYPE_CHECKING:
     from typing import Self
@@ -41,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 META_HOPS = "stablecopy_hops"
 META_HOSTS = "stablecopy_hosts"
-# Linked PDFs are worth archiving from news pages; images, media and archives are not followed.
-FOLLOWED_EXTENSIONS = [ext for ext in IGNORED_EXTENSIONS if ext != "pdf"]
 
 
 def _truthy(value: Any) -> bool:
@@ -113,11 +111,7 @@ class ArticlesSpider(Spider):
         deny = _split(given["deny"]) if "deny" in given else settings.getlist("STABLECOPY_DENY")
         self.allow = [re.compile(pattern) for pattern in allow]
         self.deny = [re.compile(pattern) for pattern in deny]
-        self.links = LinkExtractor(
-            tags=("a", "area"),
-            attrs=("href",),
-            deny_extensions=FOLLOWED_EXTENSIONS,
-        )
+        self.new_links = NewLinks()
         if not self.seed_urls:
             logger.error("no valid seed URL: nothing to crawl")
 
@@ -189,11 +183,14 @@ class ArticlesSpider(Spider):
         if not hosts:
             chain = [*response.meta.get("redirect_urls", []), response.url]
             hosts = {urlsplit(url).hostname or "" for url in chain} - {""}
-        for link in self.links.extract_links(response):
-            if urlsplit(link.url).hostname in hosts and self.in_scope(link.url):
-                yield Request(
-                    link.url,
-                    callback=self.parse_page,
-                    errback=self.fetch_failed,
-                    meta={META_HOPS: hops + 1, META_HOSTS: tuple(sorted(hosts))},
-                )
+
+        def wanted(url: str) -> bool:
+            return urlsplit(url).hostname in hosts and self.in_scope(url)
+
+        for url in self.new_links(response, wanted):
+            yield Request(
+                url,
+                callback=self.parse_page,
+                errback=self.fetch_failed,
+                meta={META_HOPS: hops + 1, META_HOSTS: tuple(sorted(hosts))},
+            )

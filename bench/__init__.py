@@ -1,0 +1,1 @@
+"""The benchmark harness: stablecopy against bare Scrapy, wget and scrapy-webarchive on one local site."""

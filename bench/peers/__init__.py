@@ -1,0 +1,1 @@
+"""The peers of the benchmark, run in their own virtualenv."""

@@ -1,0 +1,58 @@
+"""NewLinks: each followed URL once per crawl, resolved as a browser would, nothing else lost."""
+
+from __future__ import annotations
+
+from scrapy.http import HtmlResponse
+
+from stablecopy.spiders.links import NewLinks
+
+
+def _page(url: str, body: str) -> HtmlResponse:
+    return HtmlResponse(url, body=body.encode("utf-8"), encoding="utf-8")
+
+
+def _anywhere(url: str) -> bool:
+    return True
+
+
+def test_links_are_resolved_stripped_of_fragments_and_made_safe() -> None:
+    page = _page(
+        "http://news.test/world/index.html",
+        """<a href=" story.html#top ">a</a> <a href="/über uns/">b</a>
+        <area href="../map.html"> <a href="#comments">skip</a> <a href="mailto:x@y">skip</a>
+        <a href="JavaScript:void(0)">skip</a> <a href="photo.JPG">image</a>
+        <a href="report.pdf">pdf</a> <a href="//other.test/x">other</a>""",
+    )
+    assert NewLinks()(page, _anywhere) == [
+        "http://news.test/world/story.html",
+        "http://news.test/%C3%BCber%20uns/",
+        "http://news.test/map.html",
+        "http://news.test/world/report.pdf",
+        "http://other.test/x",
+    ]
+
+
+def test_a_base_href_is_honoured() -> None:
+    page = _page(
+        "http://news.test/a/b.html",
+        '<head><base href="http://news.test/archive/"></head><a href="c.html">c</a>',
+    )
+    assert NewLinks()(page, _anywhere) == ["http://news.test/archive/c.html"]
+
+
+def test_a_link_met_on_an_earlier_page_is_not_returned_again() -> None:
+    links = NewLinks()
+    nav = '<a href="/news/">News</a><a href="/sport/">Sport</a>'
+    first = links(_page("http://news.test/", nav + '<a href="/a.html">a</a>'), _anywhere)
+    second = links(_page("http://news.test/a.html", nav + '<a href="/b.html">b</a>'), _anywhere)
+    assert first == ["http://news.test/news/", "http://news.test/sport/", "http://news.test/a.html"]
+    assert second == ["http://news.test/b.html"]
+
+
+def test_a_link_one_page_does_not_want_stays_open_for_another() -> None:
+    links = NewLinks()
+    body = '<a href="http://other.test/story.html">x</a>'
+    on_news = links(_page("http://news.test/", body), lambda url: "news.test" in url)
+    on_other = links(_page("http://other.test/", body), lambda url: "other.test" in url)
+    assert on_news == []
+    assert on_other == ["http://other.test/story.html"]
