@@ -175,7 +175,10 @@ def main() -> int:
         "extraction_ms_per_page": extraction, "main_rss_mb_by_size": growth,
         "targets": targets,
     })  # fmt: skip
-    chart(args.out / f"{stamp}.png", header.split(". ")[0], [*series.values()])
+    title = (
+        f"stablecopy benchmark {started:%Y-%m-%d}: {args.articles} articles, {os.cpu_count()} cores"
+    )
+    chart(args.out / f"{stamp}.png", title, [*series.values()])
     shutil.copyfile(args.out / f"{stamp}.png", args.out / "latest.png")
     print(f"written to {args.out}/{stamp}.{{md,json,png}}")
     return 0
