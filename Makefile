@@ -12,7 +12,7 @@ PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean services
 
 # A virtualenv at $(1); on a Debian without python3-venv, install it first.
 define make_venv
@@ -53,8 +53,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check stablecopy tests bench
 	$(BIN)/mypy
 
-test: lint $(PYWB_STAMP)
+# The whole suite twice: catalogues in SQLite files, then in PostgreSQL (a private server the tests
+# start on a free loopback port, and stop). The shared-crawl tests start their own Redis too.
+test: lint $(PYWB_STAMP) services
 	STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest
+	STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest --catalogue=postgresql
+
+# PostgreSQL and Redis servers from Debian's packages, when missing (the tests run them themselves).
+services:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+	  echo "installing PostgreSQL and Redis from Debian's packages"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
+	fi
 
 # Speed against peers on a generated site served by nginx (installed from Debian if missing);
 # prints a table and writes it, with JSON and a chart, under bench/results/. Not part of `make test`.

@@ -14,8 +14,26 @@ def user_agent(contact_url: str) -> str:
     return f"stablecopy/{__version__} (archival crawler; +{contact_url})"
 
 
+def share_frontier(settings: BaseSettings) -> None:
+    """With STABLECOPY_REDIS_URL: scrapy-redis's queue and duplicate filter, under the crawl's keys,
+    never cleared by a worker that leaves (SCHEDULER_PERSIST), and the Crew that ends the crawl."""
+    from stablecopy.frontier.crew import Crew
+    from stablecopy.frontier.keys import FrontierKeys
+
+    keys = FrontierKeys.from_settings(settings)
+    settings.set("SCHEDULER", "stablecopy.frontier.scheduler.SharedScheduler", "addon")
+    settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")
+    settings.set("SCHEDULER_PERSIST", True, "addon")
+    settings.set("SCHEDULER_FLUSH_ON_START", False, "addon")
+    settings.set("SCHEDULER_QUEUE_KEY", keys.queue, "addon")
+    settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter, "addon")
+    settings.set("REDIS_URL", settings.get("STABLECOPY_REDIS_URL"), "addon")
+    settings.set_in_component_priority_dict("EXTENSIONS", Crew, 50)
+
+
 class Addon:
-    """Sets USER_AGENT from STABLECOPY_CONTACT_URL unless USER_AGENT was set explicitly."""
+    """Sets USER_AGENT from STABLECOPY_CONTACT_URL unless USER_AGENT was set explicitly, and shares
+    the frontier on Redis when STABLECOPY_REDIS_URL is set."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         # A crawl fetches only what it archives. Scrapy's cookie handling asks tldextract for
@@ -25,3 +43,5 @@ class Addon:
         priority = settings.getpriority("USER_AGENT") or 0
         if priority <= SETTINGS_PRIORITIES["addon"]:
             settings.set("USER_AGENT", user_agent(settings.get("STABLECOPY_CONTACT_URL")), "addon")
+        if settings.get("STABLECOPY_REDIS_URL"):
+            share_frontier(settings)

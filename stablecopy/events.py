@@ -139,6 +139,15 @@ class ArchivedText:
 
 
 @dataclass(frozen=True)
+class WarcFileStored:
+    """A finished WARC file uploaded to the store and read back with the same SHA-256."""
+
+    warc_file: str
+    store_uri: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True)
 class WarcFileClosed:
     """A finished WARC file under its final name, with the SHA-256 of its bytes."""
 

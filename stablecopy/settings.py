@@ -65,6 +65,8 @@ EXTENSIONS = {
     "stablecopy.catalog.recorder.CatalogRecorder": 100,
     # The live progress line; off unless STABLECOPY_PROGRESS is true (the CLI turns it on).
     "stablecopy.progress.ProgressLine": 200,
+    # Uploads finished WARC files to STABLECOPY_STORE; off unless it is set.
+    "stablecopy.storage.uploader.WarcUploader": 300,
 }
 ITEM_PIPELINES = {
     # Clean text with trafilatura in worker processes, then archived as WARC conversion records.
@@ -81,6 +83,27 @@ STABLECOPY_CRAWL_ID = 0
 # Resume that crawl: every URL it already captured is answered from its WARC record (no new fetch,
 # no new record), so the spider finds the rest of the frontier again; the rest is fetched.
 STABLECOPY_RESUME = False
+
+# --- Several workers, one crawl (stablecopy worker) ---------------------------------------------
+# A Redis URL: every worker of the crawl pulls from one queue and one duplicate filter there
+# (scrapy-redis), under the keys {STABLECOPY_REDIS_PREFIX}:crawl:{id}:*. Empty: one process alone.
+STABLECOPY_REDIS_URL = ""
+STABLECOPY_REDIS_PREFIX = "stablecopy"
+# Drawn by `crawl --redis` and kept with the crawl's settings in the catalogue (part of its keys).
+STABLECOPY_FRONTIER_TOKEN = ""
+# Seconds between a worker's heartbeats, and after which a silent worker counts as gone (what it
+# had taken goes back into the queue).
+STABLECOPY_WORKER_HEARTBEAT = 2.0
+STABLECOPY_WORKER_TIMEOUT = 30.0
+
+# --- Object storage ---------------------------------------------------------------------------------
+# s3://bucket/prefix: every finished WARC file is uploaded there, read back and compared by SHA-256,
+# and its location catalogued; `verify` and `serve` fetch from there what the data directory lacks.
+# Endpoint and credentials: Scrapy's AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_REGION_NAME, or boto3's own configuration.
+STABLECOPY_STORE = ""
+# Keep the local copy once the stored one is checked (False: the store becomes the only copy).
+STABLECOPY_STORE_KEEP_LOCAL = True
 
 # --- Who we are ----------------------------------------------------------------------------------
 # Where site owners can reach the operator; goes into the User-Agent and every warcinfo record.

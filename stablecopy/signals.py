@@ -19,6 +19,8 @@ text_extracted = object()
 text_archived = object()
 # file: WarcFileClosed — a WARC file was finished and renamed to its final name.
 warc_file_closed = object()
+# file: WarcFileStored — a finished WARC file is in the store (STABLECOPY_STORE), checked.
+warc_file_stored = object()
 # (no argument) — the catalogue is about to commit rows: whatever they point at must first be
 # durable on disk (the archive fsyncs its open file).
 catalog_committing = object()

@@ -168,6 +168,8 @@ class Verifier:
         self._events: list[dict[str, Any]] = []
         self._run: FixityRun | None = None
         self.summary = Summary(kind="records")
+        self.fetch: Callable[[str, str], Path | None] | None = None
+        self._stored = {row.path: row.store_uri for row in queries.closed_files(session)}
 
     # --- what to read ----------------------------------------------------------------------------
 
@@ -177,7 +179,16 @@ class Verifier:
         if path.exists():
             return path
         still_open = path.with_name(path.name + OPEN_SUFFIX)
-        return still_open if still_open.exists() else None
+        if still_open.exists():
+            return still_open
+        return self._from_store(relative)
+
+    def _from_store(self, relative: str) -> Path | None:
+        """A local copy of a file the data directory lacks but the store has (see `fetch`)."""
+        uri = self._stored.get(relative)
+        if uri is None or self.fetch is None:
+            return None
+        return self.fetch(relative, uri)
 
     def files_on_disk(self) -> set[str]:
         if not self.layout.warc_dir.is_dir():
@@ -220,11 +231,13 @@ class Verifier:
             catalogued.add(row.path)
             self.summary.files += 1
             try:
-                path = self.layout.resolve(row.path)
+                path: Path | None = self.layout.resolve(row.path)
             except UnsafePathError as exc:
                 self._file_event(row.path, row.sha256, None, (UNSAFE_PATH, str(exc)))
                 continue
-            if not path.exists():
+            if path is None or not path.exists():
+                path = self._from_store(row.path)
+            if path is None:
                 self._file_event(row.path, row.sha256, None, (MISSING_FILE, "the file is gone"))
                 continue
             observed, size = fixity.file_sha256(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,10 +18,63 @@ from sqlalchemy.orm import Session
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
+from tests import pgcatalogue
 from tests.helpers import FAST, json_lines, run_cli
 from tests.routes import ROUTES, closed_port_url
+from tests.services import PostgresServer
 
 RESPONSE_LIMIT = 1_000_000
+_SERVERS: list[PostgresServer] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--catalogue",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="where every test keeps its catalogue: SQLite files, or databases on a private "
+        "PostgreSQL server started for the run (or the server in $SCTEST_POSTGRES)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: about the SQLite file itself; not run on PostgreSQL"
+    )
+    if config.getoption("catalogue") != "postgresql":
+        os.environ.pop(pgcatalogue.ENV, None)
+        return
+    # Tests open engines without disposing of them; psycopg warns when the collector closes
+    # their connections (sqlite3 does not). Only that warning is silenced.
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:Exception ignored in. <function BaseConnection.__del__"
+        ":pytest.PytestUnraisableExceptionWarning",
+    )
+    if not os.environ.get(pgcatalogue.ENV):
+        server = PostgresServer().start()
+        _SERVERS.append(server)
+        os.environ[pgcatalogue.ENV] = server.url
+    here = Path(__file__).parent
+    paths = [str(here / "pgmode"), str(here.parent), os.environ.get("PYTHONPATH", "")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    pgcatalogue.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _SERVERS:
+        _SERVERS.pop().stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("catalogue") == "postgresql":
+        sqlite = pytest.mark.skip(reason="about the SQLite catalogue file; this pass is PostgreSQL")
+        own = pytest.mark.skip(reason="brings its own PostgreSQL; ran in the SQLite pass")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(sqlite)
+            if "own_postgres" in item.keywords:
+                item.add_marker(own)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from scrapy.settings import Settings
@@ -19,10 +20,17 @@ from stablecopy.catalog.recorder import crawl_status, settings_snapshot, url_key
 from stablecopy.catalog.session import (
     CatalogError,
     make_engine,
+    migration_config,
     open_catalog,
     session_scope,
     upgrade,
 )
+from stablecopy.layout import DataLayout
+
+
+def db_url(tmp_path: Path) -> str:
+    """This test's catalogue: a SQLite file, or its own database in the PostgreSQL pass."""
+    return DataLayout.create(tmp_path).db_url
 
 
 def new_crawl(started: datetime) -> Crawl:
@@ -42,13 +50,13 @@ def new_crawl(started: datetime) -> Crawl:
 
 
 def test_times_come_back_utc_aware_with_microseconds(tmp_path: Path) -> None:
-    engine = open_catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    engine = open_catalog(db_url(tmp_path))
     paris = timezone(timedelta(hours=1))
     started = datetime(2026, 11, 21, 9, 5, 5, 41260, tzinfo=paris)
     with session_scope(engine) as session:
         session.add(new_crawl(started))
     engine.dispose()
-    engine = open_catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    engine = open_catalog(db_url(tmp_path))
     with session_scope(engine) as session:
         stored = session.scalars(select(Crawl.started_at)).one()
     assert stored == started
@@ -59,7 +67,7 @@ def test_times_come_back_utc_aware_with_microseconds(tmp_path: Path) -> None:
 
 
 def test_naive_times_are_refused(tmp_path: Path) -> None:
-    engine = open_catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    engine = open_catalog(db_url(tmp_path))
     with Session(engine) as session:
         session.add(new_crawl(datetime(2026, 1, 1)))
         with pytest.raises(StatementError, match="naive datetime"):
@@ -68,7 +76,7 @@ def test_naive_times_are_refused(tmp_path: Path) -> None:
 
 
 def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
-    engine = open_catalog(f"sqlite:///{tmp_path / 'c.db'}")
+    engine = open_catalog(db_url(tmp_path))
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         tables = set(inspect(connection).get_table_names())
@@ -79,7 +87,7 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
 
 
 def test_upgrading_an_older_catalogue_gives_its_captures_citation_ids(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = db_url(tmp_path)
     engine = make_engine(url)
     upgrade(engine, "0001")
     with engine.begin() as connection:
@@ -123,7 +131,7 @@ def test_upgrading_an_older_catalogue_gives_its_captures_citation_ids(tmp_path: 
 
 def test_opening_twice_is_harmless(tmp_path: Path) -> None:
     for _ in range(2):
-        open_catalog(f"sqlite:///{tmp_path / 'c.db'}").dispose()
+        open_catalog(db_url(tmp_path)).dispose()
 
 
 @pytest.mark.parametrize(
@@ -158,3 +166,67 @@ def test_crawl_status_follows_the_close_reason() -> None:
 
 def test_url_keys_are_surt() -> None:
     assert url_key("https://www.News.example/a?b=1") == "example,news)/a?b=1"
+
+
+def test_migrations_go_down_to_the_first_revision_and_up_again(tmp_path: Path) -> None:
+    engine = open_catalog(db_url(tmp_path))
+    with engine.begin() as connection:
+        config = migration_config(connection)
+        command.downgrade(config, "0001")
+        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+# The queries that matter at tens of millions of captures, and the index each must be able to use.
+PLANNED = {
+    "latest capture of a URL": (
+        (
+            "SELECT id FROM captures WHERE url_key = 'com,example)/a' AND url = 'https://example.com/a'"
+            " ORDER BY fetched_at DESC LIMIT 1"
+        ),
+        "ix_captures_url_key_fetched_at",
+    ),
+    "TimeMap of a URL": (
+        (
+            "SELECT fetched_at, short_id FROM captures WHERE url_key = 'com,example)/a'"
+            " ORDER BY fetched_at"
+        ),
+        "ix_captures_url_key_fetched_at",
+    ),
+    "captures in a time range": (
+        (
+            "SELECT count(*) FROM captures"
+            " WHERE fetched_at BETWEEN '2026-11-01 00:00:00+00' AND '2026-11-08 00:00:00+00'"
+        ),
+        "ix_captures_fetched_at",
+    ),
+    "latest response with a payload digest": (
+        (
+            "SELECT id FROM captures WHERE payload_sha256 = 'ab' AND record_type = 'response'"
+            " ORDER BY fetched_at DESC LIMIT 1"
+        ),
+        "ix_captures_payload_sha256_responses",
+    ),
+    "failed fetches of a URL": (
+        "SELECT id FROM fetch_failures WHERE url = 'https://example.com/a'",
+        "ix_fetch_failures_url",
+    ),
+}
+
+
+@pytest.mark.parametrize("query", PLANNED)
+def test_queries_that_matter_at_scale_are_served_by_an_index(tmp_path: Path, query: str) -> None:
+    sql, index = PLANNED[query]
+    engine = open_catalog(db_url(tmp_path))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # An empty table is always scanned; forbid that to see which plan the index allows.
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+        else:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            plan = "\n".join(str(row[-1]) for row in rows)
+    engine.dispose()
+    assert index in plan, plan

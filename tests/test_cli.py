@@ -87,6 +87,7 @@ def test_bad_setting_syntax_is_a_usage_error(tmp_path: Path) -> None:
     assert "expected KEY=VALUE" in result.stderr
 
 
+@pytest.mark.sqlite_only
 def test_reading_a_data_dir_that_has_no_catalogue_says_so(tmp_path: Path) -> None:
     result = run_cli("captures", "--data-dir", str(tmp_path / "typo"))
     assert result.returncode == 1
@@ -102,6 +103,7 @@ def test_show_unknown_capture_is_one_error_line(tmp_path: Path) -> None:
     assert error_lines(result.stderr) == ["Error: there is no capture 999"]
 
 
+@pytest.mark.sqlite_only
 def test_environment_names_the_data_dir_for_the_cli(tmp_path: Path) -> None:
     (tmp_path / "from-env").mkdir()
     open_catalog(DataLayout.create(tmp_path / "from-env").db_url).dispose()

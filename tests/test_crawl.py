@@ -298,9 +298,12 @@ def test_warcio_reads_each_catalogued_offset_as_its_response(full_crawl: CrawlRu
 def test_a_data_directory_moved_whole_still_resolves(full_crawl: CrawlRun, tmp_path: Path) -> None:
     moved = tmp_path / "moved"
     shutil.copytree(full_crawl.data_dir, moved)
-    listed = run_cli("captures", "--json", "--data-dir", str(moved))
+    # A SQLite catalogue moves with the folder; a server catalogue stays where it is.
+    db_url = full_crawl.layout.db_url
+    where = ["--data-dir", str(moved), *([] if db_url.startswith("sqlite") else ["--db", db_url])]
+    listed = run_cli("captures", "--json", *where)
     first_text = next(row for row in json_lines(listed.stdout) if row["text_sha256"])
-    shown = run_cli("show", str(first_text["id"]), "--text", "--data-dir", str(moved))
+    shown = run_cli("show", str(first_text["id"]), "--text", *where)
     assert shown.returncode == 0, shown.stderr
     assert (
         hashlib.sha256(shown.stdout.removesuffix("\n").encode()).hexdigest()

@@ -9,6 +9,7 @@ import pytest
 from stablecopy.layout import DataLayout, UnsafePathError
 
 
+@pytest.mark.sqlite_only
 def test_defaults_put_everything_under_the_data_directory(tmp_path: Path) -> None:
     layout = DataLayout.create(tmp_path / "data")
     assert layout.warc_dir == tmp_path / "data" / "warcs"

@@ -4,18 +4,20 @@ reach request records, and replay says so when it is reachable from elsewhere.""
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text as sql
 
+from stablecopy.catalog.session import open_catalog
+from stablecopy.layout import DataLayout
 from stablecopy.samplesite.pages import seed_article
 from stablecopy.samplesite.server import SiteServer
 from tests.conftest import CrawlRun
 from tests.helpers import FAST, raw_records, run_cli
+from tests.pgcatalogue import copy_data_dir
 from tests.replay import pywb
 
 SECRET = "outside-the-data-directory: do not read me"
@@ -25,17 +27,23 @@ SECRET = "outside-the-data-directory: do not read me"
 def tampered(full_crawl: CrawlRun, tmp_path: Path) -> tuple[Path, Path]:
     """A copy of a crawl whose catalogue names files outside the data directory."""
     data = tmp_path / "data"
-    shutil.copytree(full_crawl.data_dir, data)
+    copy_data_dir(full_crawl.data_dir, data)
     outside = tmp_path / "secret.warc.gz"
     outside.write_text(SECRET)
-    with sqlite3.connect(data / "stablecopy.db") as db:
+    engine = open_catalog(DataLayout.create(data).db_url)
+    with engine.begin() as db:
         capture, extraction = db.execute(
-            "SELECT capture_id, id FROM extractions WHERE conversion_file IS NOT NULL LIMIT 1"
-        ).fetchone()
-        db.execute("UPDATE captures SET warc_file = '../secret.warc.gz' WHERE id = ?", (capture,))
+            sql("SELECT capture_id, id FROM extractions WHERE conversion_file IS NOT NULL LIMIT 1")
+        ).one()
         db.execute(
-            "UPDATE extractions SET conversion_file = ? WHERE id = ?", (str(outside), extraction)
+            sql("UPDATE captures SET warc_file = '../secret.warc.gz' WHERE id = :id"),
+            {"id": capture},
         )
+        db.execute(
+            sql("UPDATE extractions SET conversion_file = :file WHERE id = :id"),
+            {"file": str(outside), "id": extraction},
+        )
+    engine.dispose()
     return data, outside
 
 
@@ -43,10 +51,12 @@ def test_paths_outside_the_data_directory_are_refused_everywhere(
     tampered: tuple[Path, Path], tmp_path: Path
 ) -> None:
     data, _ = tampered
-    with sqlite3.connect(data / "stablecopy.db") as db:
-        (capture,) = db.execute(
-            "SELECT id FROM captures WHERE warc_file = '../secret.warc.gz'"
-        ).fetchone()
+    engine = open_catalog(DataLayout.create(data).db_url)
+    with engine.connect() as db:
+        capture = db.execute(
+            sql("SELECT id FROM captures WHERE warc_file = '../secret.warc.gz'")
+        ).scalar_one()
+    engine.dispose()
     outputs = []
     verified = run_cli("verify", "--data-dir", str(data))
     assert verified.returncode == 1

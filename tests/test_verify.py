@@ -7,7 +7,6 @@ Each test tampers with its own copy of a real crawl's data directory, the way bi
 from __future__ import annotations
 
 import io
-import shutil
 import struct
 import zlib
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, json_lines, peak_rss_kb, run_cli
+from tests.pgcatalogue import copy_data_dir
 
 ARTICLE = "/news/2023/iran-backed-and-us-backed-forces-fighting-in-eastern-syria.html"
 
@@ -49,7 +49,7 @@ def with_text(site: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 def copy_of(data: Path, tmp_path: Path) -> tuple[Path, DataLayout]:
     target = tmp_path / "copy"
-    shutil.copytree(data, target)
+    copy_data_dir(data, target)
     return target, DataLayout.create(target)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from stablecopy.catalog.types import UTCDateTime
@@ -65,9 +65,17 @@ class Capture(Base):
 
     __tablename__ = "captures"
     __table_args__ = (
+        # Latest capture of a URL and its TimeMap: one range scan, newest first.
         Index(None, "url_key", "fetched_at"),
-        Index(None, "payload_sha256"),
-        Index(None, "fetched_at"),
+        # Revisit lookups by payload digest only ever want whole responses.
+        Index(
+            "ix_captures_payload_sha256_responses",
+            "payload_sha256",
+            sqlite_where=text("record_type = 'response'"),
+            postgresql_where=text("record_type = 'response'"),
+        ),
+        # Time ranges: captures arrive in time order, so BRIN on PostgreSQL stays a few pages.
+        Index(None, "fetched_at", postgresql_using="brin"),
         Index(None, "warc_file", "warc_offset"),
     )
 
@@ -120,6 +128,8 @@ class FetchFailure(Base):
     """A fetch that got no response at all: nothing archived, the error recorded."""
 
     __tablename__ = "fetch_failures"
+    # Failed fetches of a URL (history); hash on PostgreSQL, whose btree refuses keys over 2.7 kB.
+    __table_args__ = (Index(None, "url", postgresql_using="hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"), index=True)
@@ -176,6 +186,9 @@ class WarcFile(Base):
     records: Mapped[int] = mapped_column(Integer)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Its copy in object storage (s3://bucket/key), uploaded and read back with the same SHA-256.
+    store_uri: Mapped[str | None] = mapped_column(Text)
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FixityRun(Base):

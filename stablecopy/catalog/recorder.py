@@ -15,10 +15,11 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals as scrapy_signals
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.task import LoopingCall
@@ -27,7 +28,7 @@ from stablecopy import __version__
 from stablecopy import signals as sc_signals
 from stablecopy.catalog.history import run_summary, store_summary
 from stablecopy.catalog.keys import url_key
-from stablecopy.catalog.models import Capture, Crawl, FetchFailure
+from stablecopy.catalog.models import Capture, Crawl, FetchFailure, WarcFile
 from stablecopy.catalog.rows import (
     capture_by_record_id,
     capture_row,
@@ -48,6 +49,7 @@ from stablecopy.events import (
     PriorCaptureQuery,
     RecordLocation,
     WarcFileClosed,
+    WarcFileStored,
 )
 from stablecopy.layout import DataLayout
 
@@ -85,7 +87,19 @@ def settings_snapshot(settings: BaseSettings) -> dict[str, Any]:
         snapshot["STABLECOPY_DB_URL"] = make_url(snapshot["STABLECOPY_DB_URL"]).render_as_string(
             hide_password=True
         )
+    if snapshot.get("STABLECOPY_REDIS_URL"):
+        snapshot["STABLECOPY_REDIS_URL"] = _without_password(snapshot["STABLECOPY_REDIS_URL"])
     return snapshot
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username or ''}:***@"
+    host = parts.hostname or ""
+    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def crawl_status(reason: str) -> str:
@@ -134,6 +148,7 @@ class CatalogRecorder:
         connect(recorder.fetch_failed, signal=sc_signals.fetch_failed)
         connect(recorder.text_archived, signal=sc_signals.text_archived)
         connect(recorder.warc_file_closed, signal=sc_signals.warc_file_closed)
+        connect(recorder.warc_file_stored, signal=sc_signals.warc_file_stored)
         return recorder
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -187,11 +202,18 @@ class CatalogRecorder:
         stats = self.crawler.stats
         value = stats.get_value if stats else (lambda key, default=0: default)
         crawl = self.crawl
-        crawl.finished_at = datetime.now(UTC)
-        crawl.finish_reason = reason
-        crawl.status = crawl_status(reason)
-        crawl.write_errors += value("stablecopy/warc_write_errors", 0)
-        crawl.warc_bytes += value("stablecopy/warc_bytes", 0)
+        # A worker leaving a shared crawl that others go on with does not end it.
+        if reason == "finished" or not value("stablecopy/shared/others_working", 0):
+            crawl.finished_at = datetime.now(UTC)
+            crawl.finish_reason = reason
+            crawl.status = crawl_status(reason)
+        # Added in SQL: several workers of one shared crawl add theirs at the same moment.
+        errors, written = (
+            value("stablecopy/warc_write_errors", 0),
+            value("stablecopy/warc_bytes", 0),
+        )
+        crawl.write_errors = Crawl.write_errors + errors
+        crawl.warc_bytes = Crawl.warc_bytes + written
         self.commit()
         if self.failed:
             return
@@ -340,6 +362,16 @@ class CatalogRecorder:
             logger.error("no catalogued capture %s for the text of %s", text.record_id, text.url)
             return
         self.session.add(extraction_row(text, capture))
+        self._added()
+
+    def warc_file_stored(self, file: WarcFileStored) -> None:
+        if self.failed:
+            return
+        self.session.execute(
+            update(WarcFile)
+            .where(WarcFile.path == file.warc_file)
+            .values(store_uri=file.store_uri, stored_at=file.stored_at)
+        )
         self._added()
 
     def warc_file_closed(self, file: WarcFileClosed) -> None:

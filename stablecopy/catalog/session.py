@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.resources import as_file, files
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,35 +73,37 @@ def make_engine(url: str, writer: bool = False) -> Engine:
     return engine
 
 
+def migration_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for the catalogue's migrations, run on `connection` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(files("stablecopy.catalog") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`, the newest by default (creating it on an empty database)."""
     sqlite = engine.dialect.name == "sqlite"
-    with as_file(files("stablecopy.catalog").joinpath("migrations")) as location:
-        config = Config()
-        config.set_main_option("script_location", str(location))
-        with engine.connect() as connection:
-            # SQLite batch migrations copy tables: foreign keys are switched off (outside any
-            # transaction, straight on the driver connection) and checked once, at the end.
-            driver = connection.connection.driver_connection if sqlite else None
+    with engine.connect() as connection:
+        # SQLite batch migrations copy tables: foreign keys are switched off (outside any
+        # transaction, straight on the driver connection) and checked once, at the end.
+        driver = connection.connection.driver_connection if sqlite else None
+        if driver is not None:
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                command.upgrade(migration_config(connection), revision)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise CatalogError("a migration left rows pointing at nothing; undone")
+        finally:
             if driver is not None:
-                driver.execute("PRAGMA foreign_keys=OFF")
-            try:
-                with connection.begin():
-                    config.attributes["connection"] = connection
-                    command.upgrade(config, revision)
-                    if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
-                        raise CatalogError("a migration left rows pointing at nothing; undone")
-            finally:
-                if driver is not None:
-                    driver.execute("PRAGMA foreign_keys=ON")
+                driver.execute("PRAGMA foreign_keys=ON")
 
 
 def _at_head(engine: Engine) -> bool:
     """Whether the schema is already the newest (read only: takes no write lock)."""
-    with as_file(files("stablecopy.catalog").joinpath("migrations")) as location:
-        config = Config()
-        config.set_main_option("script_location", str(location))
-        heads = set(ScriptDirectory.from_config(config).get_heads())
+    heads = set(ScriptDirectory.from_config(migration_config()).get_heads())
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     return current == heads

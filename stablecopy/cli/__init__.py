@@ -5,7 +5,18 @@ Expected failures print one line, `Error: ...`, and exit with status 1; never a 
 
 from __future__ import annotations
 
-from stablecopy.cli import captures, crawl, export, history, provenance, repair, schedules, serve
+from stablecopy.cli import (
+    captures,
+    crawl,
+    export,
+    history,
+    provenance,
+    repair,
+    schedules,
+    serve,
+    shared,
+    store,
+)
 from stablecopy.cli.group import cli
 
 __all__ = [
@@ -19,6 +30,8 @@ __all__ = [
     "repair",
     "schedules",
     "serve",
+    "shared",
+    "store",
 ]
 
 

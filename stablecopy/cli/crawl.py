@@ -21,6 +21,8 @@ from stablecopy.cli.options import (
     settings_option,
 )
 from stablecopy.cli.repair import repair_data_dir
+from stablecopy.cli.shared import check_redis, new_shared_crawl, redis_option
+from stablecopy.cli.store import store_option
 from stablecopy.console import configure_logging, err, print_crawl_summary
 from stablecopy.layout import DataLayout
 from stablecopy.seeds import collect_seeds
@@ -75,7 +77,7 @@ def failure_line(outcome: CrawlOutcome) -> str:
     return f"the crawl stopped: {outcome.reason}"
 
 
-def _repair(layout: DataLayout) -> None:
+def repair_before_crawling(layout: DataLayout) -> None:
     """Repair the data directory before crawling into it, and say what was done."""
     try:
         report = repair_data_dir(layout)
@@ -96,6 +98,8 @@ def _repair(layout: DataLayout) -> None:
     help="Continue an interrupted crawl with its own seeds and settings: what it captured is "
     "read back from its WARC records, the rest is fetched.",
 )
+@redis_option
+@store_option
 @location_options
 @settings_option
 @click.option("-v", "--verbose", is_flag=True, help="Show the crawl's INFO log on the console.")
@@ -107,6 +111,8 @@ def crawl(
     allow: tuple[str, ...],
     deny: tuple[str, ...],
     resume_id: int | None,
+    redis_url: str | None,
+    store_uri: str | None,
     data_dir: Path,
     db_url: str | None,
     overrides: tuple[str, ...],
@@ -114,12 +120,14 @@ def crawl(
 ) -> None:
     """Crawl seed URLs (articles, sitemaps or RSS/Atom feeds) into WARC files and the catalogue.
 
-    Before it starts, the data directory is repaired (see `stablecopy repair`).
+    Before it starts, the data directory is repaired (see `stablecopy repair`). With --redis, the
+    crawl's frontier lives in Redis and `stablecopy worker --crawl ID` processes, here or on other
+    machines sharing the catalogue, join it.
 
     Exit status: 0 when the crawl finished and everything was archived, 1 when a WARC file or the
     catalogue could not be written (or nothing could be crawled), 130 when it was interrupted.
     """
-    from stablecopy.runner import DataDirError, prepare_data_dir, project_settings, run_crawl
+    from stablecopy.runner import DataDirError, prepare_data_dir
 
     layout = DataLayout.create(data_dir, db_url)
     context = click.get_current_context()
@@ -139,12 +147,18 @@ def crawl(
             err.print(f"Warning: skipping seed {problem}")
         if not seeds:
             raise click.ClickException("no valid seed URL to crawl")
+    if redis_url:
+        if resume_id is not None:
+            raise click.UsageError(
+                "a shared crawl is continued with `stablecopy worker --crawl ID`"
+            )
+        check_redis(redis_url)
     try:
         prepare_data_dir(layout)
         open_catalog(layout.db_url).dispose()
     except (DataDirError, CatalogError) as exc:
         raise click.ClickException(str(exc)) from exc
-    _repair(layout)
+    repair_before_crawling(layout)
     if resume_id is not None:
         settings: dict[str, Any] = {
             **resumed_settings(layout, resume_id),
@@ -160,14 +174,37 @@ def crawl(
             "STABLECOPY_ALLOW": list(allow),
             "STABLECOPY_DENY": list(deny),
         }
-    settings.update(
-        {
-            "STABLECOPY_DATA_DIR": str(layout.root),
-            "STABLECOPY_DB_URL": layout.db_url,
-            "STABLECOPY_PROGRESS": True,
-            **parse_settings(overrides),
-        }
-    )
+    if store_uri:
+        settings["STABLECOPY_STORE"] = store_uri
+    settings.update(parse_settings(overrides))
+    if redis_url:
+        crawl_id, token = new_shared_crawl(layout, seeds, settings)
+        settings.update(
+            {
+                "STABLECOPY_REDIS_URL": redis_url,
+                "STABLECOPY_CRAWL_ID": crawl_id,
+                "STABLECOPY_FRONTIER_TOKEN": token,
+            }
+        )
+        err.print(
+            f"Shared crawl {crawl_id}: more workers join with "
+            f"`stablecopy worker --redis {redis_url} --crawl {crawl_id}`",
+            markup=False,
+            highlight=False,
+        )
+    run_and_report(layout, settings, verbose)
+
+
+def run_and_report(layout: DataLayout, settings: dict[str, Any], verbose: bool) -> None:
+    """Run one crawl process with `settings` in `layout`, print its summary, exit as it went."""
+    from stablecopy.runner import project_settings, run_crawl
+
+    settings = {
+        **settings,
+        "STABLECOPY_DATA_DIR": str(layout.root),
+        "STABLECOPY_DB_URL": layout.db_url,
+        "STABLECOPY_PROGRESS": True,
+    }
     log_file = layout.log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
     configure_logging(verbose, log_file)
     outcome = run_crawl(project_settings(settings))

@@ -14,6 +14,7 @@ from stablecopy.catalog.models import Capture
 from stablecopy.citation import FORMATS, CitationFacts, render
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, replay_options, utc
+from stablecopy.cli.store import store_cache
 from stablecopy.console import err, print_verify_summary, progress
 from stablecopy.layout import DataLayout
 
@@ -114,8 +115,9 @@ def verify(
         else:
             err.print(str(finding), markup=False)
 
-    with catalog(data_dir, db_url) as session, progress() as bar:
+    with catalog(data_dir, db_url) as session, progress() as bar, store_cache() as fetch:
         verifier = Verifier(session, layout, on_finding=report)
+        verifier.fetch = fetch
         total = verifier.total_bytes(selection) if not whole_files else None
         task = bar.add_task("verifying", total=total or None)
         verifier.on_bytes = lambda count: bar.advance(task, count)

@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import DEFAULT_COLLECTION, existing_catalog, location_options
+from stablecopy.cli.store import restore_from_store
 from stablecopy.console import err
 from stablecopy.layout import DataLayout
 
@@ -69,6 +71,10 @@ def serve(
     except ReplayEnvironmentError as exc:
         raise click.ClickException(str(exc)) from exc
     engine = existing_catalog(data_dir, db_url)
+    with Session(engine) as session:
+        restored = restore_from_store(session, layout)
+    if restored:
+        click.echo(f"Fetched {restored} WARC file(s) the data directory lacked from the store")
     server = ReplayServer(engine, layout, collection, python)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

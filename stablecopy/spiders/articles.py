@@ -112,7 +112,7 @@ class ArticlesSpider(Spider):
         self.allow = [re.compile(pattern) for pattern in allow]
         self.deny = [re.compile(pattern) for pattern in deny]
         self.new_links = NewLinks()
-        if not self.seed_urls:
+        if not self.seed_urls and not settings.get("STABLECOPY_REDIS_URL"):
             logger.error("no valid seed URL: nothing to crawl")
 
     async def start(self) -> AsyncIterator[Any]:

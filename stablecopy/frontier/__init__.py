@@ -1,0 +1,1 @@
+"""The shared frontier: one Redis queue and duplicate filter for every worker of a crawl."""
