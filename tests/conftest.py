@@ -38,9 +38,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "sqlite_only: about the SQLite file itself; not run on PostgreSQL"
-    )
     if config.getoption("catalogue") != "postgresql":
         os.environ.pop(pgcatalogue.ENV, None)
         return
