@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from stablecopy.catalog.models import Crawl
-from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+from stablecopy.catalog.session import CatalogError, open_catalog
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import (
     INTERRUPTED,
@@ -19,6 +18,7 @@ from stablecopy.cli.options import (
     parse_settings,
     scope_options,
     settings_option,
+    stored_crawl,
 )
 from stablecopy.cli.repair import repair_data_dir
 from stablecopy.cli.shared import check_redis, new_shared_crawl, redis_option
@@ -40,21 +40,13 @@ _SCOPE = ("urls", "seed_files", "follow", "depth", "allow", "deny")
 
 def resumed_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
     """The settings crawl `crawl_id` ran with (its seeds and scope among them), to continue it."""
-    engine = open_catalog(layout.db_url)
-    try:
-        with session_scope(engine) as session:
-            crawl = session.get(Crawl, crawl_id)
-            if crawl is None:
-                raise click.ClickException(f"there is no crawl {crawl_id}")
-            if crawl.status in ("starting", "running"):
-                raise click.ClickException(
-                    f"crawl {crawl_id} is still running ({crawl.worker}); stop it first"
-                )
-            snapshot = {k: v for k, v in crawl.settings.items() if k not in _NOT_RESUMED}
-            seeds = list(crawl.seeds)
-    finally:
-        engine.dispose()
-    return {**snapshot, "STABLECOPY_SEED_URLS": seeds, "STABLECOPY_SEED_FILES": []}
+    crawl = stored_crawl(layout, crawl_id)
+    if crawl.status in ("starting", "running"):
+        raise click.ClickException(
+            f"crawl {crawl_id} is still running ({crawl.worker}); stop it first"
+        )
+    snapshot = {k: v for k, v in crawl.settings.items() if k not in _NOT_RESUMED}
+    return {**snapshot, "STABLECOPY_SEED_URLS": list(crawl.seeds), "STABLECOPY_SEED_FILES": []}
 
 
 def failure_line(outcome: CrawlOutcome) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from stablecopy.catalog.models import Crawl
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.layout import DataLayout
 
@@ -165,3 +166,16 @@ def scope_options(editing: bool = False) -> Callable[[F], F]:
         return command
 
     return decorate
+
+
+def stored_crawl(layout: DataLayout, crawl_id: int) -> Crawl:
+    """Crawl `crawl_id` as the catalogue has it (detached), or a one-line error."""
+    engine = open_catalog(layout.db_url)
+    try:
+        with session_scope(engine) as session:
+            crawl = session.get(Crawl, crawl_id)
+            if crawl is None:
+                raise click.ClickException(f"there is no crawl {crawl_id}")
+            return crawl
+    finally:
+        engine.dispose()

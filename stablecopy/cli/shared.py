@@ -17,7 +17,12 @@ import click
 from stablecopy.catalog.models import Crawl
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.cli.group import cli
-from stablecopy.cli.options import location_options, parse_settings, settings_option
+from stablecopy.cli.options import (
+    location_options,
+    parse_settings,
+    settings_option,
+    stored_crawl,
+)
 from stablecopy.cli.store import store_option
 from stablecopy.console import err
 from stablecopy.layout import DataLayout
@@ -87,21 +92,14 @@ def new_shared_crawl(
 
 def joined_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
     """The settings of shared crawl `crawl_id` (scope, politeness), for one more worker."""
-    engine = open_catalog(layout.db_url)
-    try:
-        with session_scope(engine) as session:
-            crawl = session.get(Crawl, crawl_id)
-            if crawl is None:
-                raise click.ClickException(f"there is no crawl {crawl_id} in {layout.db_url}")
-            if crawl.status in ("finished", "failed"):
-                raise click.ClickException(f"crawl {crawl_id} is over ({crawl.status})")
-            settings = {k: v for k, v in crawl.settings.items() if k not in _LOCAL}
-            if not settings.get("STABLECOPY_FRONTIER_TOKEN"):
-                raise click.ClickException(
-                    f"crawl {crawl_id} is not a shared crawl (start one with `crawl --redis`)"
-                )
-    finally:
-        engine.dispose()
+    crawl = stored_crawl(layout, crawl_id)
+    if crawl.status in ("finished", "failed"):
+        raise click.ClickException(f"crawl {crawl_id} is over ({crawl.status})")
+    settings = {k: v for k, v in crawl.settings.items() if k not in _LOCAL}
+    if not settings.get("STABLECOPY_FRONTIER_TOKEN"):
+        raise click.ClickException(
+            f"crawl {crawl_id} is not a shared crawl (start one with `crawl --redis`)"
+        )
     return {**settings, "STABLECOPY_SEED_URLS": [], "STABLECOPY_SEED_FILES": []}
 
 
