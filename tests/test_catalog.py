@@ -225,8 +225,19 @@ def test_queries_that_matter_at_scale_are_served_by_an_index(tmp_path: Path, que
             # An empty table is always scanned; forbid that to see which plan the index allows.
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}"))
+            definition = connection.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": index}
+            ).scalar_one()
         else:
             rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
             plan = "\n".join(str(row[-1]) for row in rows)
+            definition = ""
     engine.dispose()
-    assert index in plan, plan
+    if "USING brin" in definition:
+        # On an empty table the planner always prefers a btree to a BRIN index (BRIN pays off
+        # with millions of rows in time order: scale.md §2.3); check the index and that the query
+        # is served by some index, not by a scan of the table.
+        assert "USING brin (fetched_at)" in definition
+        assert "Seq Scan" not in plan, plan
+    else:
+        assert index in plan, plan
