@@ -31,6 +31,30 @@ def share_frontier(settings: BaseSettings) -> None:
     settings.set_in_component_priority_dict("EXTENSIONS", Crew, 50)
 
 
+def run_stored(settings: BaseSettings) -> None:
+    """With STABLECOPY_RUN_STORED: the seeds and settings crawl STABLECOPY_CRAWL_ID holds in the
+    catalogue, at command-line priority, except those given on the command line itself (a job
+    on a Scrapyd node gets only the crawl id and where its catalogue and data directory are).
+
+    Called by the spider's update_settings: Scrapy builds the spider (which reads its seeds)
+    before add-ons run."""
+    from stablecopy.catalog.crawls import carried_settings, load_crawl
+    from stablecopy.catalog.session import CatalogError
+    from stablecopy.layout import DataLayout
+
+    crawl_id = settings.getint("STABLECOPY_CRAWL_ID")
+    if not crawl_id:
+        raise ValueError("STABLECOPY_RUN_STORED needs STABLECOPY_CRAWL_ID, the crawl to run")
+    db_url = DataLayout.from_settings(settings).db_url
+    try:
+        crawl = load_crawl(db_url, crawl_id)
+    except CatalogError as exc:
+        raise ValueError(f"cannot run crawl {crawl_id} as stored: {exc}") from exc
+    for key, value in carried_settings(crawl).items():
+        if (settings.getpriority(key) or 0) < SETTINGS_PRIORITIES["cmdline"]:
+            settings.set(key, value, "cmdline")
+
+
 class Addon:
     """Sets USER_AGENT from STABLECOPY_CONTACT_URL unless USER_AGENT was set explicitly, and shares
     the frontier on Redis when STABLECOPY_REDIS_URL is set."""

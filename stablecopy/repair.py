@@ -13,7 +13,9 @@ import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,9 +37,15 @@ from stablecopy.catalog.rows import (
     short_id_for,
     warc_file_row,
 )
+from stablecopy.catalog.session import open_catalog, session_factory
 from stablecopy.events import ArchivedText, Captured, WarcFileClosed
 from stablecopy.layout import DataLayout
 from stablecopy.processes import is_running
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -202,3 +210,29 @@ class Repairer:
 
 def _record_count(path: Path) -> int:
     return sum(1 for item in scan(path) if isinstance(item, RecordFacts))
+
+
+def repair_data_dir(layout: DataLayout) -> RepairReport:
+    """Repair `layout` against its catalogue; CatalogError if the catalogue cannot be opened."""
+    engine = open_catalog(layout.db_url, writer=True)
+    try:
+        with session_factory(engine)() as session:
+            return Repairer(session, layout).run()  # it commits as it goes, file by file
+    finally:
+        engine.dispose()
+
+
+class RepairAtStart:
+    """Repairs the data directory before a crawl started without the CLI (`scrapy crawl`, a
+    Scrapyd job) writes to it, and logs what it did: STABLECOPY_REPAIR_AT_START."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("STABLECOPY_REPAIR_AT_START"):
+            raise NotConfigured
+        layout = DataLayout.from_settings(crawler.settings)
+        if layout.root.is_dir():
+            report = repair_data_dir(layout)
+            for line in report.lines:
+                logger.warning("repair: %s", line)
+        return cls()

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -22,7 +20,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +32,7 @@ from stablecopy.catalog.models import Crawl, Schedule
 from stablecopy.catalog.rows import recount
 from stablecopy.catalog.session import open_catalog, session_factory
 from stablecopy.export.jsonl import iso
+from stablecopy.launcher import Launcher, LocalLauncher, RunProcess, RunStart
 from stablecopy.layout import DataLayout
 from stablecopy.notify import NotifyError, post_json, run_command
 
@@ -98,7 +96,7 @@ class ActiveRun:
     schedule_id: int
     name: str
     crawl_id: int
-    process: subprocess.Popen[bytes]
+    process: RunProcess
     next_due: datetime | None
     started_at: datetime
     renewed_at: datetime
@@ -142,6 +140,7 @@ class Scheduler:
         max_runs: runs this scheduler keeps going at once (different schedules).
         notify_url, notify_cmd: notified after every run, besides each schedule's own.
         foreground: runs write to this terminal instead of a log file under logs/.
+        launcher: where runs' crawls run (default: local subprocesses; see stablecopy.scrapyd).
     """
 
     def __init__(
@@ -154,6 +153,7 @@ class Scheduler:
         notify_cmd: str | None = None,
         foreground: bool = False,
         say: Callable[[str], None] = print,
+        launcher: Launcher | None = None,
     ) -> None:
         self.layout = layout
         self.clock = clock
@@ -161,8 +161,8 @@ class Scheduler:
         self.max_runs = max(1, max_runs)
         self.notify_url = notify_url
         self.notify_cmd = notify_cmd
-        self.foreground = foreground
         self.say = say
+        self.launcher = launcher or LocalLauncher(layout, foreground)
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.engine = open_catalog(layout.db_url, writer=True)
         self.sessions = session_factory(self.engine)
@@ -220,7 +220,7 @@ class Scheduler:
         next_due = cadence.next_after(now, schedule.next_due_at) if due else None
         crawl = self._resumable(session, schedule, cadence, now)
         if crawl is not None:  # it stays interrupted until its crawl process takes it up again
-            command = resume_command(self.layout, crawl.id)
+            start = RunStart(crawl.id, True, resume_command(self.layout, crawl.id))
             self.say(f"Resuming run {crawl.id} of {schedule.name}, interrupted before it ended.")
         else:
             crawl = Crawl(
@@ -239,10 +239,10 @@ class Scheduler:
             )
             session.add(crawl)
             session.commit()
-            command = crawl_command(schedule, self.layout, crawl.id)
+            start = RunStart(crawl.id, False, crawl_command(schedule, self.layout, crawl.id))
             self.say(f"Started run {crawl.id} of {schedule.name} ({cadence.describe()}).")
         schedules.set_running(session, schedule.id, self.worker, crawl.id)
-        process = self._launch(command, crawl.id)
+        process = self.launcher.launch(start)
         run = ActiveRun(
             schedule_id=schedule.id,
             name=schedule.name,
@@ -269,21 +269,6 @@ class Scheduler:
         if last.started_at < slot or now >= cadence.next_after(slot):
             return None
         return last
-
-    def _launch(self, command: list[str], crawl_id: int) -> subprocess.Popen[bytes]:
-        """The crawl in its own session: signals reach it from this scheduler only. Its console
-        output goes to this terminal (foreground) or to logs/run-<crawl id>.log."""
-        if self.foreground:
-            return subprocess.Popen(command, start_new_session=True)
-        self.layout.log_dir.mkdir(parents=True, exist_ok=True)
-        with log_path(self.layout, crawl_id).open("ab") as log:  # the child keeps its own copy
-            return subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
 
     # --- watching runs ---------------------------------------------------------------------------
 
@@ -313,7 +298,7 @@ class Scheduler:
     def stop(self, run: ActiveRun) -> None:
         """Ask a crawl to stop cleanly (it closes its WARC files and marks itself interrupted)."""
         if run.process.poll() is None and run.stop_sent_at is None:
-            run.process.send_signal(signal.SIGTERM)
+            run.process.stop()
             run.stop_sent_at = time.monotonic()
 
     def shutdown(
@@ -374,17 +359,12 @@ class Scheduler:
         self._notify(report, [u for u in targets[0] if u], [c for c in targets[1] if c])
         return report
 
-    def _failure(self, run: ActiveRun, returncode: int, crawl: Crawl) -> str:
-        """Why a run failed, in one line: the crawl's own error line when its log has one."""
+    @staticmethod
+    def _failure(run: ActiveRun, returncode: int, crawl: Crawl) -> str:
+        """Why a run failed, in one line: the crawl's own reason, or what its process left."""
         if crawl.finish_reason and crawl.finish_reason != "finished":
             return f"the crawl stopped: {crawl.finish_reason}"
-        log = log_path(self.layout, run.crawl_id)
-        if log.exists():
-            lines = log.read_text("utf-8", errors="replace").splitlines()
-            errors = [line for line in lines if line.startswith("Error:")]
-            if errors:
-                return errors[-1].removeprefix("Error:").strip()
-        return f"the crawl process exited with status {returncode}"
+        return run.process.failure(returncode)
 
     def _notify(self, report: RunReport, urls: list[str], commands: list[str]) -> None:
         payload = report.as_json()
@@ -446,8 +426,3 @@ def describe(report: RunReport) -> str:
         f"{report.summary}"
     )
     return f"{line}. Error: {report.error}" if report.error else f"{line}."
-
-
-def log_path(layout: DataLayout, crawl_id: int) -> Path:
-    """Where a scheduled run's console output goes."""
-    return layout.log_dir / f"run-{crawl_id}.log"

@@ -48,7 +48,10 @@ URLLENGTH_LIMIT = 16_384
 DOWNLOAD_FAIL_ON_DATALOSS = False
 # Keep Scrapy's own request fingerprint dedup; cookies are not archived in request records.
 COOKIES_ENABLED = True
+# No console into a running crawl: Scrapy's telnet console and its remote-control HTTP server
+# (2.19, on by default) both run code sent to them, and the latter writes job files under ~.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -65,6 +68,8 @@ EXTENSIONS = {
     "stablecopy.catalog.recorder.CatalogRecorder": 100,
     # The live progress line; off unless STABLECOPY_PROGRESS is true (the CLI turns it on).
     "stablecopy.progress.ProgressLine": 200,
+    # Repairs the data directory before the crawl writes to it (STABLECOPY_REPAIR_AT_START).
+    "stablecopy.repair.RepairAtStart": 50,
     # Uploads finished WARC files to STABLECOPY_STORE; off unless it is set.
     "stablecopy.storage.uploader.WarcUploader": 300,
 }
@@ -83,6 +88,12 @@ STABLECOPY_CRAWL_ID = 0
 # Resume that crawl: every URL it already captured is answered from its WARC record (no new fetch,
 # no new record), so the spider finds the rest of the frontier again; the rest is fetched.
 STABLECOPY_RESUME = False
+# Run that crawl with the seeds and settings its catalogue row holds (those given on the command
+# line still win): how the scheduler starts a run on a Scrapyd node with nothing but its crawl id.
+STABLECOPY_RUN_STORED = False
+# Before crawling, close WARC files a killed crawl left `.open` in the data directory and catalogue
+# what they hold (`stablecopy repair`). The CLI repairs first itself and turns this off.
+STABLECOPY_REPAIR_AT_START = True
 
 # --- Several workers, one crawl (stablecopy worker) ---------------------------------------------
 # A Redis URL: every worker of the crawl pulls from one queue and one duplicate filter there

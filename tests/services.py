@@ -96,28 +96,20 @@ class PostgresServer:
         self.stop()
 
 
-class RedisServer:
-    """A throwaway redis-server without persistence: `url` is redis://127.0.0.1:PORT/0."""
+class ServerProcess:
+    """A server the tests start as a child process, on a free loopback port, with its files in a
+    temporary folder; `start()` is each server's own."""
+
+    prefix = "stablecopy-server-"
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="stablecopy-redis-"))
+        self.root = Path(tempfile.mkdtemp(prefix=self.prefix))
         self.log = self.root / "server.log"
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Self:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        if not Path(binary).exists():
-            raise ServiceError(
-                "redis-server is not installed (Debian: apt-get install redis-server)"
-            )
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.root), "--logfile", str(self.log)],
-        )  # fmt: skip
-        _wait_for_port(self.port, "Redis", self.log)
-        return self
+        raise NotImplementedError
 
     def stop(self) -> None:
         if self.process is not None:
@@ -136,15 +128,37 @@ class RedisServer:
         self.stop()
 
 
-class S3Server:
+class RedisServer(ServerProcess):
+    """A throwaway redis-server without persistence: `url` is redis://127.0.0.1:PORT/0."""
+
+    prefix = "stablecopy-redis-"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> Self:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not Path(binary).exists():
+            raise ServiceError(
+                "redis-server is not installed (Debian: apt-get install redis-server)"
+            )
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.root), "--logfile", str(self.log)],
+        )  # fmt: skip
+        _wait_for_port(self.port, "Redis", self.log)
+        return self
+
+
+class S3Server(ServerProcess):
     """moto's S3-compatible server (the same S3 API as MinIO), in memory: `url` is its endpoint."""
 
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="stablecopy-s3-"))
-        self.log = self.root / "server.log"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+    prefix = "stablecopy-s3-"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Self:
         with self.log.open("wb") as log:
@@ -156,14 +170,36 @@ class S3Server:
         _wait_for_port(self.port, "the S3 server", self.log)
         return self
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-        shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> Self:
-        return self.start()
+class ScrapydServer(ServerProcess):
+    """A Scrapyd node running the installed stablecopy project, configured as the README tells
+    operators to: a scrapy.cfg in the folder Scrapyd starts in, read by Scrapyd (its [scrapyd]
+    section) and by Scrapy (its [settings] section names the project): `url` is its API."""
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    prefix = "stablecopy-scrapyd-"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        (self.root / "scrapy.cfg").write_text(
+            "[scrapyd]\n"
+            f"bind_address = 127.0.0.1\nhttp_port = {self.port}\npoll_interval = 0.2\n"
+            f"eggs_dir = {self.root}/eggs\nlogs_dir = {self.root}/logs\n"
+            f"dbs_dir = {self.root}/dbs\nitems_dir =\nmax_proc = 4\n"
+            "[settings]\nstablecopy = stablecopy.settings\n"
+        )
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "scrapyd"],
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_for_port(self.port, "Scrapyd", self.log)
+        return self
+
+    def job_log(self, job: str) -> str:
+        path = self.root / "logs" / "stablecopy" / "articles" / f"{job}.log"
+        return path.read_text("utf-8", "replace") if path.exists() else ""

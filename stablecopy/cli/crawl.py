@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from stablecopy.catalog.crawls import carried_settings
 from stablecopy.catalog.session import CatalogError, open_catalog
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import (
@@ -20,21 +21,16 @@ from stablecopy.cli.options import (
     settings_option,
     stored_crawl,
 )
-from stablecopy.cli.repair import repair_data_dir
 from stablecopy.cli.shared import check_redis, new_shared_crawl, redis_option
 from stablecopy.cli.store import store_option
 from stablecopy.console import configure_logging, err, print_crawl_summary
 from stablecopy.layout import DataLayout
+from stablecopy.repair import repair_data_dir
 from stablecopy.seeds import collect_seeds
 
 if TYPE_CHECKING:
     from stablecopy.runner import CrawlOutcome
 
-# Settings a resumed crawl takes from where it runs now, not from the snapshot of its first run.
-_NOT_RESUMED = {
-    "STABLECOPY_DATA_DIR", "STABLECOPY_DB_URL", "STABLECOPY_CRAWL_ID", "STABLECOPY_RESUME",
-    "STABLECOPY_PROGRESS", "STABLECOPY_SEED_FILES",
-}  # fmt: skip
 _SCOPE = ("urls", "seed_files", "follow", "depth", "allow", "deny")
 
 
@@ -45,8 +41,7 @@ def resumed_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
         raise click.ClickException(
             f"crawl {crawl_id} is still running ({crawl.worker}); stop it first"
         )
-    snapshot = {k: v for k, v in crawl.settings.items() if k not in _NOT_RESUMED}
-    return {**snapshot, "STABLECOPY_SEED_URLS": list(crawl.seeds), "STABLECOPY_SEED_FILES": []}
+    return carried_settings(crawl)
 
 
 def failure_line(outcome: CrawlOutcome) -> str:
@@ -196,6 +191,7 @@ def run_and_report(layout: DataLayout, settings: dict[str, Any], verbose: bool) 
         "STABLECOPY_DATA_DIR": str(layout.root),
         "STABLECOPY_DB_URL": layout.db_url,
         "STABLECOPY_PROGRESS": True,
+        "STABLECOPY_REPAIR_AT_START": False,  # repaired before, with its lines on the console
     }
     log_file = layout.log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
     configure_logging(verbose, log_file)

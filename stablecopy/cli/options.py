@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from stablecopy.catalog.crawls import load_crawl
 from stablecopy.catalog.models import Crawl
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.layout import DataLayout
@@ -170,12 +171,7 @@ def scope_options(editing: bool = False) -> Callable[[F], F]:
 
 def stored_crawl(layout: DataLayout, crawl_id: int) -> Crawl:
     """Crawl `crawl_id` as the catalogue has it (detached), or a one-line error."""
-    engine = open_catalog(layout.db_url)
     try:
-        with session_scope(engine) as session:
-            crawl = session.get(Crawl, crawl_id)
-            if crawl is None:
-                raise click.ClickException(f"there is no crawl {crawl_id}")
-            return crawl
-    finally:
-        engine.dispose()
+        return load_crawl(layout.db_url, crawl_id)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc

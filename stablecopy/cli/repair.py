@@ -6,22 +6,12 @@ from pathlib import Path
 
 import click
 
-from stablecopy.catalog.session import CatalogError, open_catalog, session_factory
+from stablecopy.catalog.session import CatalogError
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import location_options
 from stablecopy.console import err
 from stablecopy.layout import DataLayout
-from stablecopy.repair import Repairer, RepairReport
-
-
-def repair_data_dir(layout: DataLayout) -> RepairReport:
-    """Repair `layout` against its catalogue; CatalogError if the catalogue cannot be opened."""
-    engine = open_catalog(layout.db_url, writer=True)
-    try:
-        with session_factory(engine)() as session:
-            return Repairer(session, layout).run()  # it commits as it goes, file by file
-    finally:
-        engine.dispose()
+from stablecopy.repair import repair_data_dir
 
 
 @cli.command()

@@ -21,6 +21,7 @@ from stablecopy.catalog import schedules
 from stablecopy.catalog.models import Crawl, Schedule
 from stablecopy.catalog.schedules import ScheduleError, ScheduleSpec
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+from stablecopy.cli.dispatch import Dispatch, dispatch_options
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import (
     INTERRUPTED,
@@ -379,27 +380,33 @@ def _say(line: str) -> None:
 
 
 def _scheduler(
-    data_dir: Path, db_url: str | None, say: Callable[[str], None], **options: Any
+    data_dir: Path,
+    db_url: str | None,
+    say: Callable[[str], None],
+    dispatch: Dispatch,
+    **options: Any,
 ) -> Any:
     from stablecopy.runner import DataDirError, prepare_data_dir
     from stablecopy.scheduler import Scheduler
 
     layout = DataLayout.create(data_dir, db_url)
+    launcher = dispatch.launcher(layout, say)
     try:
         prepare_data_dir(layout)
-        return Scheduler(layout, say=say, **options)
+        return Scheduler(layout, say=say, launcher=launcher, **options)
     except (DataDirError, CatalogError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
 @schedule.command("run")
 @click.argument("name")
+@dispatch_options
 @location_options
-def run(name: str, data_dir: Path, db_url: str | None) -> None:
+def run(name: str, dispatch: Dispatch, data_dir: Path, db_url: str | None) -> None:
     """Run NAME now, in the foreground, as a normal run of the schedule (paused or not).
 
     Exit status: 0 when the run finished, 1 when it failed, 130 when it was interrupted."""
-    runner = _scheduler(data_dir, db_url, _say, foreground=True)
+    runner = _scheduler(data_dir, db_url, _say, dispatch, foreground=True)
     try:
         with _stop_on_signals() as stop:
             report = runner.run_now(name, stop)
@@ -419,11 +426,13 @@ def run(name: str, data_dir: Path, db_url: str | None) -> None:
     help="Runs of different schedules at once.",
 )  # fmt: skip
 @notify_options
+@dispatch_options
 @location_options
 def run_due(
     max_runs: int,
     notify_url: str | None,
     notify_cmd: str | None,
+    dispatch: Dispatch,
     data_dir: Path,
     db_url: str | None,
 ) -> None:
@@ -432,7 +441,7 @@ def run_due(
 
     Exit status: 0 when every run finished (or none was due), 1 when one failed."""
     runner = _scheduler(
-        data_dir, db_url, _say, max_runs=max_runs,
+        data_dir, db_url, _say, dispatch, max_runs=max_runs,
         notify_url=_notify_url(notify_url), notify_cmd=notify_cmd,
     )  # fmt: skip
     try:
@@ -462,6 +471,7 @@ def run_due(
     metavar="SECONDS", help="On SIGTERM, how long running crawls get to close before being killed.",
 )  # fmt: skip
 @notify_options
+@dispatch_options
 @location_options
 def scheduler(
     max_runs: int,
@@ -469,19 +479,21 @@ def scheduler(
     stop_timeout: float,
     notify_url: str | None,
     notify_cmd: str | None,
+    dispatch: Dispatch,
     data_dir: Path,
     db_url: str | None,
 ) -> None:
     """Run schedules on time until stopped: due runs start as crawl processes (never two of one
     schedule, even across schedulers sharing a catalogue), runs missed while it was down coalesce
     into one, and SIGTERM or Ctrl-C stops running crawls cleanly (files closed, runs marked
-    interrupted and due again)."""
+    interrupted and due again). With --dispatch scrapyd, crawls run as jobs on Scrapyd nodes
+    that share the catalogue (see the README on deploying stablecopy to Scrapyd)."""
 
     def say(line: str) -> None:
         click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {line}")
 
     runner = _scheduler(
-        data_dir, db_url, say, max_runs=max_runs,
+        data_dir, db_url, say, dispatch, max_runs=max_runs,
         notify_url=_notify_url(notify_url), notify_cmd=notify_cmd,
     )  # fmt: skip
     say(f"Scheduler {runner.worker} watching {runner.layout.db_url} (every {interval:g} s).")

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from stablecopy.catalog.crawls import LOCAL_SETTINGS, carried_settings
 from stablecopy.catalog.models import Crawl
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.cli.group import cli
@@ -28,12 +29,6 @@ from stablecopy.console import err
 from stablecopy.layout import DataLayout
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# Settings a worker takes from where it runs, not from the crawl it joins.
-_LOCAL = {
-    "STABLECOPY_DATA_DIR", "STABLECOPY_DB_URL", "STABLECOPY_CRAWL_ID", "STABLECOPY_RESUME",
-    "STABLECOPY_PROGRESS", "STABLECOPY_SEED_FILES", "STABLECOPY_SEED_URLS", "STABLECOPY_REDIS_URL",
-}  # fmt: skip
 
 
 def redis_option(command: F) -> F:
@@ -68,7 +63,9 @@ def new_shared_crawl(
     engine = open_catalog(layout.db_url, writer=True)
     try:
         with session_scope(engine) as session:
-            shared = {k: v for k, v in settings.items() if k not in _LOCAL}
+            # Seeds are the row's own; the Redis URL is where each worker runs.
+            local = LOCAL_SETTINGS | {"STABLECOPY_SEED_URLS", "STABLECOPY_REDIS_URL"}
+            shared = {k: v for k, v in settings.items() if k not in local}
             shared["STABLECOPY_FRONTIER_TOKEN"] = secrets.token_hex(6)
             crawl = Crawl(
                 started_at=datetime.now(UTC),
@@ -95,7 +92,7 @@ def joined_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
     crawl = stored_crawl(layout, crawl_id)
     if crawl.status in ("finished", "failed"):
         raise click.ClickException(f"crawl {crawl_id} is over ({crawl.status})")
-    settings = {k: v for k, v in crawl.settings.items() if k not in _LOCAL}
+    settings = carried_settings(crawl)
     if not settings.get("STABLECOPY_FRONTIER_TOKEN"):
         raise click.ClickException(
             f"crawl {crawl_id} is not a shared crawl (start one with `crawl --redis`)"

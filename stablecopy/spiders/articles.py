@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
 
+from stablecopy.addon import run_stored
 from stablecopy.archive.capture import (
     META_RECORD_ID,
     META_REVISIT,
@@ -81,6 +82,12 @@ class ArticlesSpider(Spider):
         self.depth = 1
         self.allow: list[re.Pattern[str]] = []
         self.deny: list[re.Pattern[str]] = []
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        if settings.getbool("STABLECOPY_RUN_STORED"):
+            run_stored(settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:

@@ -1,0 +1,36 @@
+"""A crawl row read back: the crawl as stored, and the settings it carries to a process that
+continues it (resume), joins it (a shared crawl's worker) or runs it (a scheduled run on Scrapyd)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stablecopy.catalog.models import Crawl
+from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+
+# Settings a process takes from where it runs, never from the crawl row it takes up.
+LOCAL_SETTINGS = frozenset({
+    "STABLECOPY_DATA_DIR", "STABLECOPY_DB_URL", "STABLECOPY_CRAWL_ID", "STABLECOPY_RESUME",
+    "STABLECOPY_PROGRESS", "STABLECOPY_SEED_FILES", "STABLECOPY_RUN_STORED",
+    "STABLECOPY_REPAIR_AT_START",
+})  # fmt: skip
+
+
+def load_crawl(db_url: str, crawl_id: int) -> Crawl:
+    """Crawl `crawl_id` as the catalogue at `db_url` has it (detached); CatalogError if none."""
+    engine = open_catalog(db_url)
+    try:
+        with session_scope(engine) as session:
+            crawl = session.get(Crawl, crawl_id)
+            if crawl is None:
+                raise CatalogError(f"there is no crawl {crawl_id}")
+            return crawl
+    finally:
+        engine.dispose()
+
+
+def carried_settings(crawl: Crawl) -> dict[str, Any]:
+    """The settings `crawl` ran (or was set to run) with, seeds among them, without those of the
+    place it ran in."""
+    kept = {k: v for k, v in crawl.settings.items() if k not in LOCAL_SETTINGS}
+    return {**kept, "STABLECOPY_SEED_URLS": list(crawl.seeds), "STABLECOPY_SEED_FILES": []}
