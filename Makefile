@@ -66,9 +66,10 @@ services:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
 	fi
 
-# Speed against peers on a generated site served by nginx (installed from Debian if missing);
-# prints a table and writes it, with JSON and a chart, under bench/results/. Not part of `make test`.
-bench: $(BENCH_STAMP) $(PEERS_STAMP)
+# Speed against peers on a generated site served by nginx (installed from Debian if missing), and
+# a shared crawl by 1, 2 and 4 workers on a private Redis (the `services` target); prints a table
+# and writes it, with JSON and a chart, under bench/results/. Not part of `make test`.
+bench: $(BENCH_STAMP) $(PEERS_STAMP) services
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
 	  echo "installing nginx and wget from Debian's packages"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx wget; }

@@ -10,14 +10,17 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.measure import become_subreaper, run
 from bench.report import Sample, Series, Target, chart, markdown, write_json
 from bench.rounds import TOOLS, Tool
+from bench.scaling import scaling_table, shared_crawl
 from bench.site import NewsSite
 from stablecopy.extract.text import ExtractOptions, extract_text
+from tests.services import RedisServer
 
 MB = 1024 * 1024
 
@@ -104,6 +107,11 @@ def main() -> int:
         default="1000,20000",
         help="two site sizes for the memory-growth run ('' to skip)",
     )
+    parser.add_argument(
+        "--workers",
+        default="1,2,4",
+        help="worker processes of the shared-crawl scaling run ('' to skip)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
     become_subreaper()
@@ -131,6 +139,12 @@ def main() -> int:
             verify, check = fixity_rounds(work / "full-kept", work, args.rounds)
             print("extraction alone", flush=True)
             extraction = extraction_ms(site)
+            scaling = []
+            if args.workers:
+                print("scaling: one shared crawl (Redis frontier) by N workers", flush=True)
+                with RedisServer() as redis:
+                    for workers in (int(n) for n in args.workers.split(",")):
+                        scaling.append(shared_crawl(site, work, workers, redis.url))
         growth: dict[str, float] = {}
         if args.scale:
             print("memory growth", flush=True)
@@ -164,6 +178,17 @@ def main() -> int:
             + ", ".join(f"{n} pages {mb:.0f} MB" for n, mb in growth.items())
             + "."
         )
+    if scaling:
+        extra += [
+            "",
+            (
+                f"Scaling: one shared crawl of the same site by N `stablecopy worker` processes "
+                f"on this machine ({os.cpu_count()} cores), one Redis frontier, one SQLite "
+                "catalogue, full pipeline; one run each."
+            ),
+            "",
+            *scaling_table(scaling),
+        ]
     table = markdown(header, [*series.values()], extra, targets)
     print("\n" + table)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -173,6 +198,7 @@ def main() -> int:
         "started": started.isoformat(), "machine": machine, "articles": args.articles,
         "rounds": args.rounds, "tools": [*series.values()], "fixity": [verify, check],
         "extraction_ms_per_page": extraction, "main_rss_mb_by_size": growth,
+        "scaling": [{**asdict(p), "pages_per_s": p.pages_per_s} for p in scaling],
         "targets": targets,
     })  # fmt: skip
     title = (

@@ -12,6 +12,7 @@ from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
 SAMPLE_INTERVAL = 0.05
+SERVERS = (b"nginx", b"redis-server")  # our own children, running for the whole benchmark
 
 
 @dataclass(frozen=True)
@@ -77,24 +78,30 @@ def run(command: list[str], log: Path, env: dict[str, str] | None = None,
         done.set()
         sampler.join()
     wall = time.perf_counter() - started
+    return Usage(wall_s=wall, cpu_s=children_cpu_since(before, [process.pid]),
+                 main_rss_mb=peak / 1024, exit_code=code)  # fmt: skip
+
+
+def children_cpu_since(before: os.times_result, ended: list[int]) -> float:
+    """CPU seconds (user + system) of every process started since `before`: the commands `ended`
+    (already waited for) and whatever they left running, waited for here first."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # workers a pool did not wait for end on their own
         _reap_orphans()
-        if not _has_orphans(process.pid):
+        if not _has_orphans(ended):
             break
         time.sleep(0.1)
     after = os.times()
-    cpu = (after.children_user - before.children_user) + (
+    return (after.children_user - before.children_user) + (
         after.children_system - before.children_system
     )
-    return Usage(wall_s=wall, cpu_s=cpu, main_rss_mb=peak / 1024, exit_code=code)
 
 
-def _has_orphans(pid: int) -> bool:
-    """True while a process started by the command `pid` still runs under us."""
+def _has_orphans(ended: list[int]) -> bool:
+    """True while a process started by the commands `ended` still runs under us."""
     me = os.getpid()
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == pid:
+        if not entry.name.isdigit() or int(entry.name) in ended:
             continue
         try:
             stat = (entry / "stat").read_text()
@@ -102,6 +109,6 @@ def _has_orphans(pid: int) -> bool:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         cmdline = (entry / "cmdline").read_bytes() if parent == me else b""
-        if parent == me and b"nginx" not in cmdline:
+        if parent == me and not any(server in cmdline for server in SERVERS):
             return True
     return False

@@ -20,7 +20,7 @@ SCRAPY_SPEED = {
 DEPTH = "1000"  # every page of the site is reachable from the front page through the listings
 
 
-def _settings(settings: dict[str, str]) -> list[str]:
+def settings_args(settings: dict[str, str]) -> list[str]:
     return [arg for key, value in settings.items() for arg in ("-s", f"{key}={value}")]
 
 
@@ -39,7 +39,7 @@ def _stablecopy(*extra: str) -> Callable[[str, Path], list[str]]:
     def command(seed: str, out: Path) -> list[str]:
         return [
             sys.executable, "-m", "stablecopy", "crawl", seed, "--follow", "--depth", DEPTH,
-            "--data-dir", str(out), *_settings(SCRAPY_SPEED), *extra,
+            "--data-dir", str(out), *settings_args(SCRAPY_SPEED), *extra,
         ]  # fmt: skip
 
     return command
@@ -51,7 +51,7 @@ def _bare(seed: str, out: Path) -> list[str]:
            "ITEM_PIPELINES": "{}", "USER_AGENT": "stablecopy-bench"}  # fmt: skip
     return [
         sys.executable, "-m", "scrapy", "crawl", "articles", "-a", f"url={seed}",
-        "-a", "follow=1", "-a", f"depth={DEPTH}", *_settings({**SCRAPY_SPEED, **off}),
+        "-a", "follow=1", "-a", f"depth={DEPTH}", *settings_args({**SCRAPY_SPEED, **off}),
     ]  # fmt: skip
 
 
@@ -75,7 +75,7 @@ def _webarchive(seed: str, out: Path) -> list[str]:
     exporter = '{"scrapy_webarchive.extensions.WaczExporter": 543}'
     return [
         str(peers_python() / "scrapy"), "runspider", str(HERE / "peers" / "follow_spider.py"),
-        "-a", f"url={seed}", *_settings(
+        "-a", f"url={seed}", *settings_args(
             {**SCRAPY_SPEED, "EXTENSIONS": exporter, "SW_EXPORT_URI": f"{out}/",
              "ROBOTSTXT_OBEY": "true", "USER_AGENT": "stablecopy-bench"}
         ),

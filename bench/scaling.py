@@ -1,0 +1,98 @@
+"""The scaling run: one shared crawl of the site by 1, 2 and 4 worker processes on this machine.
+
+The first process is `stablecopy crawl --redis` (it pushes the seed), the others `stablecopy worker`
+joining it; all share one Redis frontier and one SQLite catalogue (the embedded default, WAL).
+Pages/s is counted from what nginx served; efficiency is pages/s over N times the 1-worker figure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import children_cpu_since
+from bench.rounds import DEPTH, SCRAPY_SPEED, settings_args
+from bench.site import NewsSite
+
+READY_LINE = "Shared crawl "
+
+
+@dataclass(frozen=True)
+class ScalePoint:
+    """One shared crawl of the whole site by `workers` processes."""
+
+    workers: int
+    pages: int
+    wall_s: float
+    cpu_s: float
+    exit_codes: tuple[int, ...]
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def cpu_ms_per_page(self) -> float:
+        return 1000 * self.cpu_s / self.pages if self.pages else 0.0
+
+
+def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def _wait_for_line(log: Path, process: subprocess.Popen[bytes], limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while READY_LINE not in log.read_text("utf-8", "replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the shared crawl did not start: see {log}")
+        time.sleep(0.05)
+
+
+def shared_crawl(site: NewsSite, work: Path, workers: int, redis_url: str) -> ScalePoint:
+    """Crawl the whole site once with `workers` processes sharing one frontier."""
+    out = work / f"scale-{workers}w"
+    common = ["--redis", redis_url, "--data-dir", str(out), *settings_args(SCRAPY_SPEED)]
+    site.fetched_since_mark()
+    before = os.times()
+    started = time.perf_counter()
+    first_log = work / f"scale-{workers}w-0.log"
+    first = _start([sys.executable, "-m", "stablecopy", "crawl", site.base + "/", "--follow",
+                    "--depth", DEPTH, *common], first_log)  # fmt: skip
+    _wait_for_line(first_log, first)
+    worker = [sys.executable, "-m", "stablecopy", "worker", "--crawl", "1", *common]
+    others = [_start(worker, work / f"scale-{workers}w-{n}.log") for n in range(1, workers)]
+    processes = [first, *others]
+    codes = tuple(process.wait() for process in processes)
+    wall = time.perf_counter() - started
+    cpu = children_cpu_since(before, [process.pid for process in processes])
+    pages = site.fetched_since_mark().pages
+    point = ScalePoint(workers, pages, wall, cpu, codes)
+    print(f"  {workers} worker(s) {pages:>6} pages {wall:7.1f} s {point.pages_per_s:7.1f} pages/s "
+          f"{point.cpu_ms_per_page:6.1f} CPU ms/page  exit {codes}", flush=True)  # fmt: skip
+    return point
+
+
+def scaling_table(points: list[ScalePoint]) -> list[str]:
+    """Markdown lines: pages/s, speed-up and efficiency against the one-worker run."""
+    if not points:
+        return []
+    base = points[0].pages_per_s / points[0].workers
+    lines = [
+        "| workers | pages | wall s | pages/s | speed-up | efficiency | CPU ms/page | exit codes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for point in points:
+        speedup = point.pages_per_s / base if base else 0.0
+        lines.append(
+            f"| {point.workers} | {point.pages} | {point.wall_s:.1f} | {point.pages_per_s:.1f} | "
+            f"{speedup:.2f}× | {speedup / point.workers:.0%} | {point.cpu_ms_per_page:.1f} | "
+            f"{' '.join(map(str, point.exit_codes))} |"
+        )
+    return lines
