@@ -8,6 +8,7 @@ Pages/s is counted from what nginx served; efficiency is pages/s over N times th
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -58,6 +59,7 @@ def _wait_for_line(log: Path, process: subprocess.Popen[bytes], limit: float = 1
 def shared_crawl(site: NewsSite, work: Path, workers: int, redis_url: str) -> ScalePoint:
     """Crawl the whole site once with `workers` processes sharing one frontier."""
     out = work / f"scale-{workers}w"
+    shutil.rmtree(out, ignore_errors=True)  # a fresh catalogue: the crawl is crawl 1
     common = ["--redis", redis_url, "--data-dir", str(out), *settings_args(SCRAPY_SPEED)]
     site.fetched_since_mark()
     before = os.times()
