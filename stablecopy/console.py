@@ -24,7 +24,6 @@ from rich.table import Table
 
 from stablecopy.catalog.history import PAGE_COUNTS, RunSummary
 from stablecopy.catalog.models import Capture
-from stablecopy.catalog.recorder import crawl_status
 from stablecopy.export.jsonl import capture_json, iso
 from stablecopy.layout import DataLayout, UnsafePathError
 
@@ -90,6 +89,8 @@ def print_crawl_summary(outcome: CrawlOutcome, layout: DataLayout, log_file: Pat
     stat = outcome.stat
     extracted = stat("stablecopy/extraction/ok")
     no_text = sum(stat(f"stablecopy/extraction/{s}") for s in ("empty", "not-html", "error"))
+    from stablecopy.catalog.recorder import crawl_status  # Scrapy: only when a crawl ran
+
     status = crawl_status(outcome.reason)
     reason = "" if outcome.reason in ("finished", "shutdown") else f" ({outcome.reason})"
     err.print(

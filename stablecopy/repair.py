@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -228,6 +227,8 @@ class RepairAtStart:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        from scrapy.exceptions import NotConfigured
+
         if not crawler.settings.getbool("STABLECOPY_REPAIR_AT_START"):
             raise NotConfigured
         layout = DataLayout.from_settings(crawler.settings)

@@ -8,6 +8,7 @@ record instead. Every check is stored as a fixity event.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -152,6 +153,7 @@ class Verifier:
         layout: the data directory.
         on_bytes: told how many more bytes were read (for a progress bar).
         on_finding: told each finding as it is made.
+        workers: processes that read one large file at once (default: one per core).
     """
 
     def __init__(
@@ -160,8 +162,10 @@ class Verifier:
         layout: DataLayout,
         on_bytes: Callable[[int], None] | None = None,
         on_finding: Callable[[Finding], None] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.session = session
+        self.workers = workers or os.cpu_count() or 1
         self.layout = layout
         self.on_bytes = on_bytes or (lambda _n: None)
         self.on_finding = on_finding or (lambda _f: None)
@@ -295,7 +299,7 @@ class Verifier:
         by_id = {record.record_id: record for record in by_offset.values()}
         damage: list[fixity.Damage] = []
         read_to = 0
-        for found in fixity.scan(path):
+        for found in fixity.scan_parallel(path, by_offset, self.workers):
             end = found.offset + found.length
             self.on_bytes(max(0, end - read_to))
             self.summary.bytes_read += max(0, end - read_to)

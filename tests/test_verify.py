@@ -17,10 +17,12 @@ from sqlalchemy import select
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from stablecopy.archive import fixity
 from stablecopy.catalog.models import Capture, Extraction, FixityEvent
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
+from tests.conftest import CrawlRun
 from tests.helpers import FAST, json_lines, peak_rss_kb, run_cli
 from tests.pgcatalogue import copy_data_dir
 
@@ -353,3 +355,30 @@ def test_a_file_still_being_written_is_read_as_it_stands(page_only: Path, tmp_pa
     assert summary["captures"] == 2
     human = run_cli("verify", "--data-dir", str(data))
     assert f"Note: {article(layout).warc_file} is still open" in human.stderr
+
+
+def _damaged_copies(path: Path, tmp_path: Path, middle: int) -> list[Path]:
+    data = path.read_bytes()
+    flipped = bytearray(data)
+    flipped[middle + 40] ^= 0xFF  # inside a record's compressed bytes, past its gzip header
+    cut = tmp_path / "truncated.warc.gz"
+    cut.write_bytes(data[: middle + 100])
+    damaged = tmp_path / "damaged.warc.gz"
+    damaged.write_bytes(bytes(flipped))
+    return [path, damaged, cut]
+
+
+def test_a_file_read_in_parallel_gives_what_one_reader_gives(
+    full_crawl: CrawlRun, tmp_path: Path
+) -> None:
+    path = max(full_crawl.warcs, key=lambda p: p.stat().st_size)
+    starts = [r.offset for r in fixity.scan(path) if isinstance(r, fixity.RecordFacts)]
+    assert len(starts) > 20
+    middle = starts[len(starts) // 2]
+    for copy in _damaged_copies(path, tmp_path, middle):
+        size = copy.stat().st_size
+        assert fixity._cuts(copy, size, starts, 8)  # the file is really read in stretches
+        serial = list(fixity.scan(copy))
+        parallel = list(fixity.scan_parallel(copy, starts, workers=2, min_piece=1))
+        assert parallel == serial
+    assert any(isinstance(r, fixity.Damage) for r in fixity.scan(tmp_path / "damaged.warc.gz"))
