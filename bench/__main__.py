@@ -198,7 +198,7 @@ def main() -> int:
         "started": started.isoformat(), "machine": machine, "articles": args.articles,
         "rounds": args.rounds, "tools": [*series.values()], "fixity": [verify, check],
         "extraction_ms_per_page": extraction, "main_rss_mb_by_size": growth,
-        "scaling": [{**asdict(p), "pages_per_s": p.pages_per_s} for p in scaling],
+        "scaling": [{**asdict(p), "pages_per_s": p.sample.pages_per_s} for p in scaling],
         "targets": targets,
     })  # fmt: skip
     title = (

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.measure import children_cpu_since
+from bench.report import Sample
 from bench.rounds import DEPTH, SCRAPY_SPEED, settings_args
 from bench.site import NewsSite
 
@@ -24,21 +25,11 @@ READY_LINE = "Shared crawl "
 
 @dataclass(frozen=True)
 class ScalePoint:
-    """One shared crawl of the whole site by `workers` processes."""
+    """One shared crawl of the whole site by `workers` processes (main_rss_mb: not sampled)."""
 
     workers: int
-    pages: int
-    wall_s: float
-    cpu_s: float
+    sample: Sample
     exit_codes: tuple[int, ...]
-
-    @property
-    def pages_per_s(self) -> float:
-        return self.pages / self.wall_s if self.wall_s else 0.0
-
-    @property
-    def cpu_ms_per_page(self) -> float:
-        return 1000 * self.cpu_s / self.pages if self.pages else 0.0
 
 
 def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -75,26 +66,28 @@ def shared_crawl(site: NewsSite, work: Path, workers: int, redis_url: str) -> Sc
     wall = time.perf_counter() - started
     cpu = children_cpu_since(before, [process.pid for process in processes])
     pages = site.fetched_since_mark().pages
-    point = ScalePoint(workers, pages, wall, cpu, codes)
-    print(f"  {workers} worker(s) {pages:>6} pages {wall:7.1f} s {point.pages_per_s:7.1f} pages/s "
-          f"{point.cpu_ms_per_page:6.1f} CPU ms/page  exit {codes}", flush=True)  # fmt: skip
-    return point
+    sample = Sample(pages=pages, wall_s=wall, cpu_s=cpu, main_rss_mb=0.0, fetched_mb=0.0,
+                    written_mb=0.0, exit_code=max(codes, key=abs))  # fmt: skip
+    print(f"  {workers} worker(s) {pages:>6} pages {wall:7.1f} s {sample.pages_per_s:7.1f} "
+          f"pages/s {sample.cpu_ms_per_page:6.1f} CPU ms/page  exit {codes}", flush=True)  # fmt: skip
+    return ScalePoint(workers, sample, codes)
 
 
 def scaling_table(points: list[ScalePoint]) -> list[str]:
     """Markdown lines: pages/s, speed-up and efficiency against the one-worker run."""
     if not points:
         return []
-    base = points[0].pages_per_s / points[0].workers
+    base = points[0].sample.pages_per_s / points[0].workers
     lines = [
         "| workers | pages | wall s | pages/s | speed-up | efficiency | CPU ms/page | exit codes |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for point in points:
-        speedup = point.pages_per_s / base if base else 0.0
+        run = point.sample
+        speedup = run.pages_per_s / base if base else 0.0
         lines.append(
-            f"| {point.workers} | {point.pages} | {point.wall_s:.1f} | {point.pages_per_s:.1f} | "
-            f"{speedup:.2f}× | {speedup / point.workers:.0%} | {point.cpu_ms_per_page:.1f} | "
+            f"| {point.workers} | {run.pages} | {run.wall_s:.1f} | {run.pages_per_s:.1f} | "
+            f"{speedup:.2f}× | {speedup / point.workers:.0%} | {run.cpu_ms_per_page:.1f} | "
             f"{' '.join(map(str, point.exit_codes))} |"
         )
     return lines

@@ -108,8 +108,19 @@ class ServerProcess:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> Self:
         raise NotImplementedError
+
+    def _launch(self, command: list[str], what: str, cwd: Path | None = None) -> Self:
+        """Start `command`, its output in the server's log, and wait until its port answers."""
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+        _wait_for_port(self.port, what, self.log)
+        return self
 
     def stop(self) -> None:
         if self.process is not None:
@@ -156,19 +167,11 @@ class S3Server(ServerProcess):
 
     prefix = "stablecopy-s3-"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self) -> Self:
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_for_port(self.port, "the S3 server", self.log)
-        return self
+        return self._launch(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            "the S3 server",
+        )
 
 
 class ScrapydServer(ServerProcess):
@@ -178,10 +181,6 @@ class ScrapydServer(ServerProcess):
 
     prefix = "stablecopy-scrapyd-"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self) -> Self:
         (self.root / "scrapy.cfg").write_text(
             "[scrapyd]\n"
@@ -190,15 +189,7 @@ class ScrapydServer(ServerProcess):
             f"dbs_dir = {self.root}/dbs\nitems_dir =\nmax_proc = 4\n"
             "[settings]\nstablecopy = stablecopy.settings\n"
         )
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "scrapyd"],
-                cwd=self.root,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_for_port(self.port, "Scrapyd", self.log)
-        return self
+        return self._launch([sys.executable, "-m", "scrapyd"], "Scrapyd", cwd=self.root)
 
     def job_log(self, job: str) -> str:
         path = self.root / "logs" / "stablecopy" / "articles" / f"{job}.log"
