@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cdxj_indexer.main import write_cdx_index
 from warcio.cli import main as warcio_main
 
+from stablecopy.catalog.models import Capture
+from stablecopy.export.cdxj import write_cdxj
 from stablecopy.samplesite.server import SiteServer
 from tests.conftest import CrawlRun
 from tests.helpers import FAST, json_lines, peak_rss_kb, raw_records, run_cli
@@ -196,3 +200,30 @@ def test_packing_streams_however_big_the_records(
     baseline = peak_rss_kb("export", "--wacz", small, "--data-dir", str(full_crawl.data_dir))
     # A 24 MB record moves through fixed-size buffers; it is never held whole in memory.
     assert min(peaks) - baseline < 20_000, (peaks, baseline)
+
+
+def test_captures_of_one_url_in_the_same_second_are_sorted_as_cdxj_indexer_sorts_them() -> None:
+    moment = datetime(2026, 11, 21, 15, 36, 43, tzinfo=UTC)
+    fetches = ((100, 503, "ff", 10), (400_000, 200, "aa", 600))  # a 503, then the retry's 200
+    captures = [
+        Capture(
+            url="http://example.org/a",
+            url_key="org,example)/a",
+            record_type="response",
+            fetched_at=moment + timedelta(microseconds=micro),
+            status=status,
+            content_type="text/html",
+            payload_digest=f"sha256:{digest}",
+            warc_length=500,
+            warc_offset=offset,
+            warc_file="warcs/one.warc.gz",
+        )
+        for micro, status, digest, offset in fetches
+    ]
+    out = io.StringIO()
+
+    assert write_cdxj(captures, out) == 2
+
+    lines = out.getvalue().splitlines()
+    assert lines == sorted(lines)
+    assert [json.loads(line.split(" ", 2)[2])["status"] for line in lines] == ["200", "503"]

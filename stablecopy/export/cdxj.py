@@ -44,11 +44,21 @@ def cdxj_line(capture: Capture) -> str:
 
 
 def write_cdxj(captures: Iterable[Capture], out: IO[str]) -> int:
-    """Write the lines of captures already in CDXJ order (see queries.captures_by_key)."""
+    """Write the lines of captures in SURT key and time order (see queries.captures_by_key).
+    Captures of one URL within the same second share key and 14-digit timestamp; their lines
+    are sorted bytewise among themselves, as a sorted CDXJ file (and cdxj-indexer) has them."""
     count = 0
+    prefix = ""
+    tied: list[str] = []
     for capture in captures:
-        out.write(cdxj_line(capture) + "\n")
+        line = cdxj_line(capture)
+        head = line[: line.index(" {")]
+        if head != prefix:
+            out.writelines(f"{tie}\n" for tie in sorted(tied))
+            prefix, tied = head, []
+        tied.append(line)
         count += 1
+    out.writelines(f"{tie}\n" for tie in sorted(tied))
     return count
 
 
