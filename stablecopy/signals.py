@@ -21,6 +21,10 @@ text_archived = object()
 warc_file_closed = object()
 # file: WarcFileStored — a finished WARC file is in the store (STABLECOPY_STORE), checked.
 warc_file_stored = object()
+# (no argument) — asked by the store uploader when a crawl opens; a receiver (the catalogue)
+# returns a list of WarcFileClosed, one per closed file it knows with no stored copy yet
+# (closed by a repair, or whose upload failed).
+unstored_files_requested = object()
 # (no argument) — the catalogue is about to commit rows: whatever they point at must first be
 # durable on disk (the archive fsyncs its open file).
 catalog_committing = object()

@@ -107,3 +107,22 @@ def test_a_store_that_refuses_loses_nothing_and_upload_catches_up(
     assert uploaded.returncode == 0, uploaded.stderr
     assert f"{len(rows)} file(s) stored, 0 failed" in uploaded.stdout
     assert all(row.store_uri for row in stored_files(data))
+
+
+def test_the_next_crawl_with_the_store_uploads_what_earlier_crawls_left_unstored(
+    site: SiteServer, s3: object, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    crawl(site, data)  # no store: every file stays local only
+    earlier = {row.path for row in stored_files(data)}
+    assert earlier
+
+    boto3.client("s3").create_bucket(Bucket="later")
+    crawl(site, data, "--store", "s3://later/news")
+
+    rows = {row.path: row for row in stored_files(data)}
+    assert earlier < set(rows)  # the second crawl wrote files of its own too
+    for row in rows.values():
+        assert row.store_uri == f"s3://later/news/{Path(row.path).name}"
+        body = boto3.client("s3").get_object(Bucket="later", Key=f"news/{Path(row.path).name}")
+        assert hashlib.sha256(body["Body"].read()).hexdigest() == row.sha256

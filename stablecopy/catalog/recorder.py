@@ -149,6 +149,7 @@ class CatalogRecorder:
         connect(recorder.text_archived, signal=sc_signals.text_archived)
         connect(recorder.warc_file_closed, signal=sc_signals.warc_file_closed)
         connect(recorder.warc_file_stored, signal=sc_signals.warc_file_stored)
+        connect(recorder.unstored_files, signal=sc_signals.unstored_files_requested)
         return recorder
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -373,6 +374,17 @@ class CatalogRecorder:
             .values(store_uri=file.store_uri, stored_at=file.stored_at)
         )
         self._added()
+
+    def unstored_files(self) -> list[WarcFileClosed]:
+        """Closed files the catalogue knows that have no stored copy yet."""
+        if self.failed:
+            return []
+        query = select(WarcFile).where(WarcFile.store_uri.is_(None)).order_by(WarcFile.id)
+        rows = self.session.scalars(query)
+        return [
+            WarcFileClosed(r.path, r.size, r.sha256, r.records, r.opened_at, r.closed_at)
+            for r in rows
+        ]
 
     def warc_file_closed(self, file: WarcFileClosed) -> None:
         self.session.add(warc_file_row(file, self.crawl_id))

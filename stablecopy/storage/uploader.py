@@ -1,8 +1,8 @@
 """WarcUploader: each finished WARC file goes to STABLECOPY_STORE, checked, and catalogued there.
 
 Uploads run in the reactor's thread pool as files close (rollover or crawl end); the crawl closes
-only once they are done. A failed upload is a warning: the local file stays, and
-`stablecopy upload` sends it later.
+only once they are done. A failed upload is a warning: the local file stays, and the next crawl
+with the store (or `stablecopy upload`) sends it, as it sends files a repair closed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from twisted.internet.threads import deferToThread
 
 from stablecopy import signals as sc_signals
 from stablecopy.events import WarcFileClosed, WarcFileStored
-from stablecopy.layout import DataLayout
+from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.storage.s3 import S3Store, StoreError, client
 
 if TYPE_CHECKING:
@@ -53,6 +53,21 @@ class WarcUploader:
     def spider_opened(self, spider: Spider) -> None:
         # Connected now, after the archive's own receiver, which closes the last file.
         self.crawler.signals.connect(self.spider_closed, signal=scrapy_signals.spider_closed)
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Upload the files of this data directory that the catalogue has no stored copy of:
+        closed by `stablecopy repair` after a crash, or left by an upload that failed."""
+        answers = self.crawler.signals.send_catch_log(sc_signals.unstored_files_requested)
+        for _receiver, files in answers:
+            for file in files if isinstance(files, list) else []:
+                try:
+                    present = self.layout.resolve(file.warc_file).exists()
+                except UnsafePathError:
+                    continue
+                if present:
+                    logger.info("uploading %s, not stored before", file.warc_file)
+                    self.warc_file_closed(file)
 
     def warc_file_closed(self, file: WarcFileClosed) -> None:
         upload = deferToThread(self.store.upload, self.layout.resolve(file.warc_file), file.sha256)
