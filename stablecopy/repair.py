@@ -222,18 +222,20 @@ def repair_data_dir(layout: DataLayout) -> RepairReport:
 
 
 class RepairAtStart:
-    """Repairs the data directory before a crawl started without the CLI (`scrapy crawl`, a
-    Scrapyd job) writes to it, and logs what it did: STABLECOPY_REPAIR_AT_START."""
+    """Creates and repairs the data directory before a crawl started without the CLI (`scrapy
+    crawl`, a Scrapyd job) writes to it, and logs what it did: STABLECOPY_REPAIR_AT_START."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         from scrapy.exceptions import NotConfigured
 
+        from stablecopy.runner import prepare_data_dir
+
         if not crawler.settings.getbool("STABLECOPY_REPAIR_AT_START"):
             raise NotConfigured
         layout = DataLayout.from_settings(crawler.settings)
-        if layout.root.is_dir():
-            report = repair_data_dir(layout)
-            for line in report.lines:
-                logger.warning("repair: %s", line)
+        prepare_data_dir(layout)  # DataDirError: one line saying which folder cannot be written
+        report = repair_data_dir(layout)
+        for line in report.lines:
+            logger.warning("repair: %s", line)
         return cls()

@@ -68,7 +68,8 @@ EXTENSIONS = {
     "stablecopy.catalog.recorder.CatalogRecorder": 100,
     # The live progress line; off unless STABLECOPY_PROGRESS is true (the CLI turns it on).
     "stablecopy.progress.ProgressLine": 200,
-    # Repairs the data directory before the crawl writes to it (STABLECOPY_REPAIR_AT_START).
+    # Creates and repairs the data directory before the crawl writes to it
+    # (STABLECOPY_REPAIR_AT_START).
     "stablecopy.repair.RepairAtStart": 50,
     # Uploads finished WARC files to STABLECOPY_STORE; off unless it is set.
     "stablecopy.storage.uploader.WarcUploader": 300,
@@ -91,8 +92,9 @@ STABLECOPY_RESUME = False
 # Run that crawl with the seeds and settings its catalogue row holds (those given on the command
 # line still win): how the scheduler starts a run on a Scrapyd node with nothing but its crawl id.
 STABLECOPY_RUN_STORED = False
-# Before crawling, close WARC files a killed crawl left `.open` in the data directory and catalogue
-# what they hold (`stablecopy repair`). The CLI repairs first itself and turns this off.
+# Before crawling, create the data directory if needed, close WARC files a killed crawl left
+# `.open` in it and catalogue what they hold (`stablecopy repair`). The CLI does all this itself
+# first, and turns this off.
 STABLECOPY_REPAIR_AT_START = True
 
 # --- Several workers, one crawl (stablecopy worker) ---------------------------------------------

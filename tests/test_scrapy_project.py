@@ -41,16 +41,17 @@ def test_scrapy_list_names_the_articles_spider() -> None:
 def test_scrapy_crawl_with_spider_arguments_archives_and_catalogues(
     site: SiteServer, tmp_path: Path
 ) -> None:
+    data = tmp_path / "not" / "made" / "yet"  # created by the crawl, as the CLI would
     result = scrapy(
         "crawl", "articles",
         "-a", f"url={site.url('/feed.xml')}",
-        "-s", f"STABLECOPY_DATA_DIR={tmp_path}",
+        "-s", f"STABLECOPY_DATA_DIR={data}",
         "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "DOWNLOAD_DELAY=0",
         "-s", "LOG_LEVEL=WARNING",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    engine = open_catalog(DataLayout.create(tmp_path).db_url)
+    engine = open_catalog(DataLayout.create(data).db_url)
     with engine.connect() as connection:
         urls = set(connection.scalars(select(Capture.url)))
     engine.dispose()
