@@ -97,14 +97,17 @@ def captures(db: str) -> list[Capture]:
     return rows
 
 
-def wait_for_captures(db: str, count: int, timeout: float = 120) -> None:
+def wait_for_captures(db: str, count: int, files: int = 1, timeout: float = 120) -> None:
+    """Until the crawl has `count` captures, in at least `files` WARC files (one per worker that
+    has archived something)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(SQLAlchemyError, CatalogError):  # not created yet
-            if len(captures(db)) >= count:
+            rows = captures(db)
+            if len(rows) >= count and len({row.warc_file for row in rows}) >= files:
                 return
         time.sleep(0.2)
-    raise AssertionError(f"fewer than {count} captures after {timeout} s")
+    raise AssertionError(f"fewer than {count} captures in {files} file(s) after {timeout} s")
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
@@ -140,6 +143,15 @@ def assert_catalogue_and_warcs_agree(data: Path, db: str) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+def every_article_captured(db: str) -> tuple[list[Capture], Counter[str]]:
+    """The crawl's capture rows and how often each page was captured, once every article of the
+    site is known to be there."""
+    rows = captures(db)
+    pages = page_paths(rows)
+    assert set(article_paths(ARTICLES)) <= set(pages)
+    return rows, pages
+
+
 def test_two_workers_share_one_crawl_and_capture_every_page_once(
     site: SiteServer, redis: RedisServer, db: str, tmp_path: Path
 ) -> None:
@@ -150,9 +162,7 @@ def test_two_workers_share_one_crawl_and_capture_every_page_once(
     results = [finish(first), finish(second)]
     assert [code for code, _ in results] == [0, 0], results
 
-    rows = captures(db)
-    pages = page_paths(rows)
-    assert set(article_paths(ARTICLES)) <= set(pages)
+    rows, pages = every_article_captured(db)
     assert [path for path, count in pages.items() if count > 1] == []
     by_file = Counter(row.warc_file for row in rows)
     assert len(by_file) == 2  # one WARC file per worker, named by its pid
@@ -173,7 +183,7 @@ def test_a_worker_killed_mid_crawl_leaves_nothing_behind(
     first = first_worker(site, redis, data, db)
     wait_for_captures(db, 5)
     doomed, third = more_worker(redis, data, db), more_worker(redis, data, db)
-    wait_for_captures(db, 300)
+    wait_for_captures(db, 300, files=3)  # every worker has archived some of the crawl
     doomed.send_signal(signal.SIGKILL)
     doomed.communicate()
     results = [finish(first), finish(third)]
@@ -183,9 +193,7 @@ def test_a_worker_killed_mid_crawl_leaves_nothing_behind(
 
     repaired = run_cli("repair", "--data-dir", str(data), "--db", db)  # the killed one's .open
     assert repaired.returncode == 0, repaired.stderr
-    rows = captures(db)
-    pages = page_paths(rows)
-    assert set(article_paths(ARTICLES)) <= set(pages)
+    rows, pages = every_article_captured(db)
     # At least once: only what the killed worker archived in its last moments may be there twice.
     twice = [path for path, count in pages.items() if count > 1]
     assert len(twice) <= 16 + 2, twice
@@ -207,9 +215,7 @@ def test_the_queue_outlives_the_worker_that_started_it(
     assert code == 130, stderr
     assert finish(second)[0] == 0
 
-    rows = captures(db)
-    pages = page_paths(rows)
-    assert set(article_paths(ARTICLES)) <= set(pages)
+    _, pages = every_article_captured(db)
     assert [path for path, count in pages.items() if count > 1] == []
     assert_catalogue_and_warcs_agree(data, db)
 
