@@ -1,5 +1,5 @@
-"""The scheduler: starts due runs of schedules as `stablecopy crawl` processes, one at a time per
-schedule, and records how each ended.
+"""The scheduler: starts due runs of schedules, one at a time per schedule, as `stablecopy crawl`
+processes here or as jobs on Scrapyd nodes (see stablecopy.launcher), and records how each ended.
 
 Each run holds a lease on its schedule in the catalogue (see catalog.schedules), renewed while its
 crawl runs, so no two schedulers start the same schedule. A run is a crawl row tied to its
