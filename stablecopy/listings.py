@@ -51,7 +51,11 @@ def _gunzip(body: bytes) -> bytes:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+    """An element's name without namespace (`{ns}loc`) or undeclared prefix (`news:title`), in
+    lowercase. Parsed by hand: a recovering parser can make names lxml's QName refuses (`:`)."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2].rpartition(":")[2].lower()
 
 
 def _text_urls(root: etree._Element, container: str, base: str) -> list[str]:
