@@ -50,6 +50,29 @@ class Launcher(Protocol):
     def launch(self, start: RunStart) -> RunProcess: ...
 
 
+class FailedStart:
+    """A run a launcher could not start (no node took it, say): it ends at once, and the run is
+    recorded as failed with `reason` (a RunProcess)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def poll(self) -> int:
+        return 1
+
+    def wait(self) -> int:
+        return 1
+
+    def stop(self) -> None:
+        return None
+
+    def kill(self) -> None:
+        return None
+
+    def failure(self, returncode: int) -> str:
+        return self.reason
+
+
 def log_path(layout: DataLayout, crawl_id: int) -> Path:
     """Where a scheduled run's console output goes when it runs on this machine."""
     return layout.log_dir / f"run-{crawl_id}.log"

@@ -18,7 +18,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
 
-from stablecopy.launcher import RunProcess, RunStart
+from stablecopy.launcher import FailedStart, RunProcess, RunStart
 from stablecopy.runner import SPIDER
 
 TIMEOUT = 30.0  # seconds for one call to a node
@@ -172,28 +172,6 @@ class ScrapydJob:
             f"the crawl ended without closing its run (Scrapyd job {self.job} on {self.node}; "
             f"its log: {self.node.log_url(self.project, self.job)})"
         )
-
-
-class FailedStart:
-    """A run no node would take: it ends at once, as a failure saying why (a RunProcess)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def poll(self) -> int:
-        return 1
-
-    def wait(self) -> int:
-        return 1
-
-    def stop(self) -> None:
-        return None
-
-    def kill(self) -> None:
-        return None
-
-    def failure(self, returncode: int) -> str:
-        return self.reason
 
 
 class ScrapydLauncher:

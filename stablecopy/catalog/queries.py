@@ -257,6 +257,12 @@ def closed_files(session: Session) -> Sequence[WarcFile]:
     return session.scalars(select(WarcFile).order_by(WarcFile.path)).all()
 
 
+def unstored_files(session: Session) -> Sequence[WarcFile]:
+    """Closed files with no copy in the store yet, oldest first."""
+    query = select(WarcFile).where(WarcFile.store_uri.is_(None)).order_by(WarcFile.id)
+    return session.scalars(query).all()
+
+
 def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Capture]:
     """The selected captures with their extractions, in file order, streamed."""
     query = (

@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stablecopy.catalog import queries
 from stablecopy.catalog.models import WarcFile
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import existing_catalog, location_options
@@ -102,7 +103,7 @@ def upload(store_uri: str, data_dir: Path, db_url: str | None) -> None:
     failed = 0
     engine = existing_catalog(data_dir, db_url)
     with Session(engine) as session:
-        rows = session.scalars(select(WarcFile).where(WarcFile.store_uri.is_(None))).all()
+        rows = queries.unstored_files(session)
         for row in rows:
             try:
                 uri = store.upload(layout.resolve(row.path), row.sha256)
