@@ -46,6 +46,9 @@ DOWNLOAD_MAXSIZE = 256 * 1024 * 1024
 URLLENGTH_LIMIT = 16_384
 # A body that ends early is still a capture: archive what arrived, marked WARC-Truncated.
 DOWNLOAD_FAIL_ON_DATALOSS = False
+# Responses waiting for the spider and for clean text, at most ~1 MB of bodies (Scrapy's default
+# is 5 MB): extraction is the slowest step, and a longer queue only holds more pages in memory.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 # Keep Scrapy's own request fingerprint dedup; cookies are not archived in request records.
 COOKIES_ENABLED = True
 # No console into a running crawl: Scrapy's telnet console and its remote-control HTTP server

@@ -65,7 +65,8 @@ logger = logging.getLogger(__name__)
 
 COMMIT_EVERY = 200  # rows
 COMMIT_INTERVAL = 1.0  # seconds
-RECENT_CAPTURES = 5_000  # captures kept at hand to link their extractions without a query
+RECENT_CAPTURES = 1_000  # captures kept at hand to link their texts without a query: more than
+# Scrapy holds waiting for extraction at once (its scraper slot, ~5 MB of responses, 1 MB here)
 _SNAPSHOT_KEYS = (
     "ROBOTSTXT_OBEY", "USER_AGENT", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN",
     "AUTOTHROTTLE_ENABLED", "AUTOTHROTTLE_START_DELAY", "AUTOTHROTTLE_MAX_DELAY",

@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 from lxml import etree
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
+from scrapy.selector import Selector
 from scrapy.utils.response import get_base_url
 from scrapy.utils.url import url_has_any_extension
 from w3lib.url import safe_url_string
@@ -40,7 +41,7 @@ class NewLinks:
         base = get_base_url(response)
         found: list[str] = []
         on_page: set[str] = set()
-        for raw in _HREFS(response.selector.root):
+        for raw in _HREFS(Selector(response=response).root):
             href = str(raw).strip(_HTML_SPACE)
             if href in on_page or not href or href.lower().startswith(_SKIPPED_PREFIXES):
                 continue
