@@ -21,6 +21,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from stablecopy import signals as sc_signals
 from stablecopy.archive import records
+from stablecopy.archive.deflate import GzipCodec
 from stablecopy.archive.digests import sha256_hex
 from stablecopy.archive.reader import RecordReadError, read_record
 from stablecopy.archive.warcinfo import CrawlInfo, extraction_fields
@@ -118,7 +119,10 @@ class WarcCapture:
             directory=self.layout.warc_dir,
             prefix=settings.get("STABLECOPY_WARC_PREFIX"),
             max_size=settings.getint("STABLECOPY_WARC_MAX_SIZE"),
-            gzip_level=settings.getint("STABLECOPY_WARC_GZIP_LEVEL"),
+            gzip=GzipCodec.chosen(
+                settings.get("STABLECOPY_WARC_GZIP_ENGINE"),
+                settings.getint("STABLECOPY_WARC_GZIP_LEVEL"),
+            ),
             warcinfo_fields=lambda _filename: self.info.fields(self.crawl_id),
             on_close=self._file_closed,
         )

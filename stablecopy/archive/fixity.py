@@ -1,8 +1,8 @@
 """Reading WARC files for fixity: where each record is, what it says it is, and its digests recomputed.
 
-Streams gzip members through zlib in bounded chunks, so memory stays flat whatever the size of a file
-or a record. A damaged or truncated member is reported at its exact offset and the scan resumes at
-the next readable member. Knows nothing of the catalogue.
+Streams gzip members through ISA-L or zlib in bounded chunks, so memory stays flat whatever the size
+of a file or a record. A damaged or truncated member is reported at its exact offset and the scan
+resumes at the next readable member. Knows nothing of the catalogue.
 """
 
 from __future__ import annotations
@@ -10,14 +10,17 @@ from __future__ import annotations
 import bisect
 import hashlib
 import multiprocessing
-import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from stablecopy.archive import deflate
+
 READ_CHUNK = 1 << 20
+# Records are read in smaller pieces: what follows the end of a member is copied out each time.
+MEMBER_CHUNK = 1 << 16
 INFLATE_CHUNK = 1 << 20
 MIN_PIECE = 16 << 20  # a file is read in parallel in stretches of at least this many bytes
 MAX_WARC_HEAD = 1 << 16
@@ -160,8 +163,8 @@ def _looks_like_member(handle: BinaryIO, offset: int) -> bool:
     handle.seek(offset)
     sample = handle.read(4096)
     try:
-        start = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(sample, 8)
-    except zlib.error:
+        start = deflate.decompressor().decompress(sample, 8)
+    except deflate.ERRORS:
         return False
     return start.startswith(b"WARC/")
 
@@ -191,21 +194,21 @@ def _read_from(handle: BinaryIO, offset: int, stop: int) -> Iterator[RecordFacts
     read_to = offset  # file offset just past the bytes read so far
     carry = b""  # bytes read but not yet used; they start at `position`
     while position < stop:
-        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        inflater = deflate.decompressor()
         parser = _RecordParser()
         consumed = 0
         pending, carry = carry, b""
         problem: str | None = None
         while True:
             if not pending:
-                pending = handle.read(min(READ_CHUNK, max(0, stop - read_to)))
+                pending = handle.read(min(MEMBER_CHUNK, max(0, stop - read_to)))
                 read_to += len(pending)
                 if not pending:
                     problem = "the file ends inside this record (truncated)"
                     break
             try:
                 parser.feed(inflater.decompress(pending, INFLATE_CHUNK))
-            except zlib.error as exc:
+            except deflate.ERRORS as exc:
                 problem = f"damaged gzip member ({exc})"
                 break
             except _Malformed as exc:

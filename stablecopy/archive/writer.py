@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import socket
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from typing import BinaryIO
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import BaseWARCWriter
 
+from stablecopy.archive.deflate import DEFAULT_CODEC, GzipCodec
 from stablecopy.archive.records import BuiltRecord, DigestPolicy, new_record_id, warcinfo_record
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def warc_filename(prefix: str, opened_at: datetime, serial: int, pid: int, host:
 class _GzipMember:
     """A file-like sink that turns everything written to it into one gzip member."""
 
-    def __init__(self, level: int) -> None:
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    def __init__(self, codec: GzipCodec) -> None:
+        self._compressor = codec.compressor()
         self._parts: list[bytes] = []
 
     def write(self, data: bytes) -> None:
@@ -62,14 +62,14 @@ class _GzipMember:
 
 
 class _MemberSerializer(DigestPolicy, BaseWARCWriter):
-    """warcio's record serialiser, writing each record as a gzip member at a chosen level."""
+    """warcio's record serialiser, writing each record as a gzip member with a chosen codec."""
 
-    def __init__(self, level: int) -> None:
+    def __init__(self, codec: GzipCodec) -> None:
         super().__init__(gzip=False, warc_version="1.1")
-        self.level = level
+        self.codec = codec
 
     def member(self, record: ArcWarcRecord) -> bytes:
-        out = _GzipMember(self.level)
+        out = _GzipMember(self.codec)
         self._write_warc_record(out, record)
         return out.getvalue()
 
@@ -141,7 +141,7 @@ class WarcWriter:
         prefix: first part of every file name.
         max_size: start a new file before a group of records would push the current one past this.
         warcinfo_fields: called with each new file's name; returns the warcinfo fields for it.
-        gzip_level: zlib level of each record's gzip member.
+        gzip: how each record's gzip member is compressed.
         on_close: called with each finished file, after it has its final name.
     """
 
@@ -151,7 +151,7 @@ class WarcWriter:
         prefix: str,
         max_size: int,
         warcinfo_fields: Callable[[str], Iterable[tuple[str, str]]],
-        gzip_level: int = 6,
+        gzip: GzipCodec = DEFAULT_CODEC,
         on_close: Callable[[ClosedFile], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         host: str | None = None,
@@ -161,7 +161,7 @@ class WarcWriter:
         self.prefix = prefix
         self.max_size = max_size
         self._warcinfo_fields = warcinfo_fields
-        self._serializer = _MemberSerializer(gzip_level)
+        self._serializer = _MemberSerializer(gzip)
         self._on_close = on_close
         self._clock = clock
         self._host = host or socket.gethostname()
