@@ -40,6 +40,7 @@ ORPHAN = "orphan"
 FILE_CHANGED = "file-checksum-mismatch"
 UNCATALOGUED_FILE = "uncatalogued-file"
 UNSAFE_PATH = "unsafe-path"
+PROGRESS_STEP = 1 << 20  # bytes read between reports to the progress bar
 
 
 @dataclass(frozen=True)
@@ -298,11 +299,14 @@ class Verifier:
         by_offset = {record.offset: record for record in expected}
         by_id = {record.record_id: record for record in by_offset.values()}
         damage: list[fixity.Damage] = []
-        read_to = 0
+        read_to = unreported = 0
         for found in fixity.scan_parallel(path, by_offset, self.workers):
             end = found.offset + found.length
-            self.on_bytes(max(0, end - read_to))
             self.summary.bytes_read += max(0, end - read_to)
+            unreported += max(0, end - read_to)
+            if unreported >= PROGRESS_STEP:
+                self.on_bytes(unreported)
+                unreported = 0
             read_to = max(read_to, end)
             if isinstance(found, fixity.Damage):
                 damage.append(found)
@@ -323,6 +327,7 @@ class Verifier:
                 self._loose(
                     Finding(ORPHAN, relative, found.offset, None, found.record_id, detail + target)
                 )
+        self.on_bytes(unreported)
         for record in sorted(by_offset.values(), key=lambda r: r.offset):
             self._checked(record, [_why_not_found(record, damage, read_to)])
         for region in damage:

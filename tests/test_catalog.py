@@ -21,6 +21,7 @@ from stablecopy.catalog.session import (
     CatalogError,
     make_engine,
     migration_config,
+    newest_revision,
     open_catalog,
     session_scope,
     upgrade,
@@ -166,6 +167,17 @@ def test_crawl_status_follows_the_close_reason() -> None:
 
 def test_url_keys_are_surt() -> None:
     assert url_key("https://www.News.example/a?b=1") == "example,news)/a?b=1"
+
+
+def test_the_newest_revision_read_from_file_names_is_alembics_only_head() -> None:
+    """open_catalog compares the catalogue with the newest file name, without loading Alembic:
+    the files must form one line, each named after its revision."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migration_config())
+    assert scripts.get_heads() == [newest_revision()]
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_")
 
 
 def test_migrations_go_down_to_the_first_revision_and_up_again(tmp_path: Path) -> None:

@@ -3,12 +3,13 @@ the form a URL is catalogued in, so a URL typed with unicode or spaces finds its
 
 from __future__ import annotations
 
-import surt
 from w3lib.url import safe_url_string
 
 
 def url_key(url: str) -> str:
     """The SURT form of a URL (what CDX indexes sort and look up by)."""
+    import surt  # here, not above: it loads tldextract and requests, a fifth of a second
+
     try:
         return str(surt.surt(url))
     except Exception:  # noqa: BLE001 (surt fails in many ways on odd URLs; the URL itself will do)

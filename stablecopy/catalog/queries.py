@@ -159,25 +159,16 @@ class ExpectedRecord:
     block_digest: str | None = None
 
 
-def _responses(where: ColumnElement[bool]) -> Select[Capture]:
-    return select(Capture).where(where).order_by(Capture.warc_file, Capture.warc_offset)
-
-
 def _expected_responses(session: Session, where: ColumnElement[bool]) -> Iterator[ExpectedRecord]:
-    for capture in session.scalars(_responses(where).execution_options(yield_per=ROWS_PER_FETCH)):
-        yield ExpectedRecord(
-            warc_file=capture.warc_file,
-            offset=capture.warc_offset,
-            length=capture.warc_length,
-            kind=capture.record_type,
-            record_id=capture.record_id,
-            capture_id=capture.id,
-            url=capture.url,
-            fetched_at=capture.fetched_at,
-            payload_sha256=capture.payload_sha256,
-            payload_digest=capture.payload_digest,
-            block_digest=capture.block_digest,
-        )
+    query = (
+        select(Capture.warc_file, Capture.warc_offset, Capture.warc_length, Capture.record_type,
+               Capture.record_id, Capture.id, Capture.url, Capture.fetched_at,
+               Capture.payload_sha256, Capture.payload_digest, Capture.block_digest)
+        .where(where)
+        .order_by(Capture.warc_file, Capture.warc_offset)
+    )  # fmt: skip
+    for row in session.execute(query.execution_options(yield_per=ROWS_PER_FETCH)):
+        yield ExpectedRecord(*row)
 
 
 def _expected_requests(session: Session, where: ColumnElement[bool]) -> Iterator[ExpectedRecord]:

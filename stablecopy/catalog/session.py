@@ -10,16 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -75,6 +74,8 @@ def make_engine(url: str, writer: bool = False) -> Engine:
 
 def migration_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration for the catalogue's migrations, run on `connection` when given."""
+    from alembic.config import Config  # Alembic is loaded when a catalogue is opened, not before
+
     config = Config()
     config.set_main_option("script_location", str(files("stablecopy.catalog") / "migrations"))
     if connection is not None:
@@ -84,6 +85,8 @@ def migration_config(connection: Connection | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`, the newest by default (creating it on an empty database)."""
+    from alembic import command
+
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         # SQLite batch migrations copy tables: foreign keys are switched off (outside any
@@ -101,12 +104,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 driver.execute("PRAGMA foreign_keys=ON")
 
 
+def newest_revision() -> str:
+    """The newest migration's revision: each file in versions/ is named after its revision, and
+    they follow each other in order (tests/test_catalog.py checks this against Alembic's view)."""
+    versions = files("stablecopy.catalog") / "migrations" / "versions"
+    return max(
+        entry.name.split("_", 1)[0] for entry in versions.iterdir() if entry.name.endswith(".py")
+    )
+
+
 def _at_head(engine: Engine) -> bool:
-    """Whether the schema is already the newest (read only: takes no write lock)."""
-    heads = set(ScriptDirectory.from_config(migration_config()).get_heads())
+    """Whether the schema is already the newest (read only: takes no write lock). Asked without
+    Alembic, which is loaded only when there is a migration to run."""
     with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    return current == heads
+        if not inspect(connection).has_table("alembic_version"):
+            return False
+        current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    return current == {newest_revision()}
 
 
 def open_catalog(url: str, writer: bool = False) -> Engine:
