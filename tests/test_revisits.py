@@ -21,6 +21,7 @@ from cdxj_indexer.main import write_cdx_index
 from sqlalchemy.orm import Session
 from warcio.cli import main as warcio_main
 
+from stablecopy.catalog import history
 from stablecopy.catalog.models import Crawl
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
@@ -147,11 +148,18 @@ def test_changed_pages_are_stored_whole(editions: TwoEditions) -> None:
     assert second[ARTICLES["carril-bici"]]["status"] == 404
 
 
-def test_the_run_counts_pages_by_what_changed(editions: TwoEditions) -> None:
+def test_the_run_counts_pages_by_what_changed(
+    editions: TwoEditions, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine = open_catalog(DataLayout.create(editions.data).db_url)
     with Session(engine) as session:
         second = session.get_one(Crawl, 2)
+        monkeypatch.setattr(history, "SUMMARY_CHUNK", 3)  # counted a few pages at a time
+        recounted = history.run_summary(session, 2)
     engine.dispose()
+    assert (recounted.new, recounted.changed, recounted.unchanged, recounted.failed) == (
+        second.pages_new, second.pages_changed, second.pages_unchanged, second.pages_failed
+    )  # fmt: skip
     assert second.pages_new == 1  # the night-bus story
     assert second.pages_failed == 3  # the withdrawn story and two 404s linked by the site
     assert second.pages_changed >= 2  # the edited story, the front page, the listings...

@@ -26,6 +26,8 @@ CHANGED = "changed"
 GONE = "gone"
 FAILED = "failed"
 _IN_CLAUSE = 500
+# Pages whose captures run_summary loads at once: all of a big crawl's would fill the memory.
+SUMMARY_CHUNK = 250
 PAGE_COUNTS = ("new", "changed", "unchanged", "failed", "text_only")
 
 
@@ -172,17 +174,19 @@ def run_summary(session: Session, crawl_id: int) -> RunSummary:
     )
     for capture_id, url, before in rows:
         last[url] = (capture_id, before)
-    wanted = sorted({i for pair in last.values() for i in pair if i is not None})
-    captures = _load(session, wanted)
     counts = {NEW: 0, CHANGED: 0, UNCHANGED: 0, TEXT_UNCHANGED: 0, FAILED: 0}
-    for capture_id, before in last.values():
-        capture = captures[capture_id]
-        if not _is_page(capture):
-            continue
-        if capture.status >= 400:
-            counts[FAILED] += 1
-        else:
-            counts[change(captures.get(before) if before else None, capture)] += 1
+    pairs = list(last.values())
+    for start in range(0, len(pairs), SUMMARY_CHUNK):
+        chunk = pairs[start : start + SUMMARY_CHUNK]
+        captures = _load(session, [i for pair in chunk for i in pair if i is not None])
+        for capture_id, before in chunk:
+            capture = captures[capture_id]
+            if not _is_page(capture):
+                continue
+            if capture.status >= 400:
+                counts[FAILED] += 1
+            else:
+                counts[change(captures.get(before) if before else None, capture)] += 1
     failed_urls = set(
         session.scalars(select(FetchFailure.url).where(FetchFailure.crawl_id == crawl_id))
     )
