@@ -10,13 +10,14 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from scrapy.settings import Settings
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from stablecopy import shortid
-from stablecopy.catalog.models import Base, Crawl
+from stablecopy.catalog.models import Base, Capture, Crawl
 from stablecopy.catalog.recorder import crawl_status, settings_snapshot, url_key
+from stablecopy.catalog.rows import pending_short_id, settle_short_ids
 from stablecopy.catalog.session import (
     CatalogError,
     make_engine,
@@ -253,3 +254,43 @@ def test_queries_that_matter_at_scale_are_served_by_an_index(tmp_path: Path, que
         assert "Seq Scan" not in plan, plan
     else:
         assert index in plan, plan
+
+
+def _capture(crawl_id: int, record_id: str, short_id: str, offset: int) -> Capture:
+    return Capture(
+        crawl_id=crawl_id, url="https://a.example/", url_key="example,a)/", method="GET",
+        status=200, fetched_at=datetime(2026, 11, 21, tzinfo=UTC), record_type="response",
+        payload_sha256="x", payload_digest="sha256:x", block_digest="sha256:y", payload_length=1,
+        warc_file="warcs/a.warc.gz", warc_offset=offset, warc_length=1, record_id=record_id,
+        request_record_id=f"{record_id}r", short_id=short_id,
+    )  # fmt: skip
+
+
+def test_a_new_capture_whose_citation_id_is_taken_gets_the_next_when_written(
+    tmp_path: Path,
+) -> None:
+    """The recorder gives each new capture its first id without asking the catalogue, which is
+    asked once per batch, just before the rows are written (settle_short_ids)."""
+    engine = open_catalog(db_url(tmp_path))
+    newcomer, other = "<urn:uuid:newcomer>", "<urn:uuid:other>"
+    with session_scope(engine) as session:
+        crawl = new_crawl(datetime(2026, 11, 21, tzinfo=UTC))
+        session.add(crawl)
+        session.flush()
+        session.add(_capture(crawl.id, "<urn:uuid:old>", shortid.derive(newcomer), 1))
+    with session_scope(engine) as session:
+        event.listen(session, "before_flush", lambda s, *_: settle_short_ids(s))
+        pending: set[str] = set()
+        for offset, record_id in enumerate((newcomer, other), start=2):
+            short_id = pending_short_id(record_id, pending)  # the first: no pending one has it
+            pending.add(short_id)
+            session.add(_capture(crawl.id, record_id, short_id, offset))
+    with session_scope(engine) as session:
+        given = {
+            row.record_id: row.short_id
+            for row in session.execute(select(Capture.record_id, Capture.short_id))
+        }
+    engine.dispose()
+    assert given[newcomer] == shortid.derive(newcomer, 1)
+    assert given[other] == shortid.derive(other)
+    assert given["<urn:uuid:old>"] == shortid.derive(newcomer)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import signals as scrapy_signals
 from scrapy.utils.defer import deferred_from_coro
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.task import LoopingCall
@@ -34,8 +34,9 @@ from stablecopy.catalog.rows import (
     capture_by_record_id,
     capture_row,
     extraction_row,
+    pending_short_id,
     recount,
-    short_id_for,
+    settle_short_ids,
     warc_file_row,
 )
 from stablecopy.catalog.session import CatalogError, open_catalog, session_factory
@@ -129,11 +130,16 @@ class CatalogRecorder:
         self.layout = DataLayout.from_settings(settings)
         self.engine = open_catalog(self.layout.db_url, writer=True)
         self.session = session_factory(self.engine)()
+        event.listen(self.session, "before_flush", lambda session, *_: settle_short_ids(session))
         self.crawl_id: int = settings.getint("STABLECOPY_CRAWL_ID")
         self.crawl: Crawl | None = None
         self._pending = 0
         self._recent: OrderedDict[str, Capture] = OrderedDict()
         self._pending_short_ids: set[str] = set()
+        # Captures not yet committed, by URL (GETs) and by payload (whole responses): the catalogue
+        # is asked about them without flushing, so rows go out in batches, not one by one.
+        self._pending_urls: dict[str, Capture] = {}
+        self._pending_payloads: dict[str, Capture] = {}
         self._ticker = LoopingCall(self.commit)
         self.failed = False
 
@@ -257,9 +263,16 @@ class CatalogRecorder:
             where = [Capture.payload_sha256 == query.payload_sha256]
             where.append(Capture.record_type == "response")
         try:
-            latest = self.session.scalar(
-                select(Capture).where(*where).order_by(Capture.fetched_at.desc()).limit(1)
+            latest = (
+                self._pending_urls.get(query.url)
+                if query.payload_sha256 is None
+                else self._pending_payloads.get(query.payload_sha256)
             )
+            if latest is None:
+                with self.session.no_autoflush:
+                    latest = self.session.scalar(
+                        select(Capture).where(*where).order_by(Capture.fetched_at.desc()).limit(1)
+                    )
             original = (
                 latest.original
                 if latest is not None and latest.record_type == "revisit"
@@ -331,10 +344,14 @@ class CatalogRecorder:
             original = self._recent.get(capture.refers_to) or capture_by_record_id(
                 self.session, capture.refers_to
             )
-        short_id = short_id_for(self.session, capture.record_id, self._pending_short_ids)
+        short_id = pending_short_id(capture.record_id, self._pending_short_ids)
         self._pending_short_ids.add(short_id)
         row = capture_row(capture, self.crawl_id, original, short_id)
         self.session.add(row)
+        if row.method == "GET":
+            self._pending_urls[row.url] = row
+        if row.record_type == "response":
+            self._pending_payloads[row.payload_sha256] = row
         self._recent[capture.record_id] = row
         if len(self._recent) > RECENT_CAPTURES:
             self._recent.popitem(last=False)
@@ -412,6 +429,8 @@ class CatalogRecorder:
             return
         self._pending = 0
         self._pending_short_ids.clear()
+        self._pending_urls.clear()
+        self._pending_payloads.clear()
 
     def _fail(self, what: str, exc: SQLAlchemyError | CatalogError) -> None:
         """The catalogue is unusable: say so once, count it, and stop the crawl cleanly."""

@@ -6,7 +6,7 @@ are read back from WARC files after a crash (repair), so both catalogue a record
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -18,19 +18,45 @@ from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, 
 from stablecopy.events import ArchivedText, Captured, WarcFileClosed
 
 
+def _candidates(record_id: str) -> Iterator[str]:
+    attempt = 0
+    while True:
+        yield shortid.derive(record_id, attempt)
+        attempt += 1
+
+
 def short_id_for(session: Session, record_id: str, pending: Iterable[str] = ()) -> str:
     """The citation id of a new capture: derived from its record id, the next attempt if taken
     (in the catalogue, or by a row not yet written, listed in `pending`)."""
     taken_here = set(pending)
-    attempt = 0
-    while True:
-        candidate = shortid.derive(record_id, attempt)
+    for candidate in _candidates(record_id):
         if candidate not in taken_here:
             with session.no_autoflush:
                 taken = session.scalar(select(Capture.id).where(Capture.short_id == candidate))
             if taken is None:
                 return candidate
-        attempt += 1
+    raise AssertionError("unreachable: the candidates never end")
+
+
+def pending_short_id(record_id: str, pending: Container[str]) -> str:
+    """The citation id of a new capture among rows not yet written (`pending`): the catalogue is
+    asked once they are about to be, by settle_short_ids."""
+    return next(candidate for candidate in _candidates(record_id) if candidate not in pending)
+
+
+def settle_short_ids(session: Session) -> None:
+    """Before rows are written: a new capture whose citation id is already in the catalogue
+    takes its next one. One query for all the new captures, however many (a session event)."""
+    new = {row.short_id: row for row in session.new if isinstance(row, Capture) and row.short_id}
+    if not new:
+        return
+    with session.no_autoflush:
+        query = select(Capture.short_id).where(Capture.short_id.in_(new))
+        taken = {short_id for short_id in session.scalars(query) if short_id}
+    for short_id in taken:
+        row = new.pop(short_id)
+        row.short_id = short_id_for(session, row.record_id, new)
+        new[row.short_id] = row
 
 
 def capture_by_record_id(session: Session, record_id: str) -> Capture | None:
