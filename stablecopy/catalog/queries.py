@@ -160,7 +160,7 @@ class ExpectedRecord:
 
 
 def _expected_responses(session: Session, where: ColumnElement[bool]) -> Iterator[ExpectedRecord]:
-    query = (
+    query = (  # the columns in ExpectedRecord's order
         select(Capture.warc_file, Capture.warc_offset, Capture.warc_length, Capture.record_type,
                Capture.record_id, Capture.id, Capture.url, Capture.fetched_at,
                Capture.payload_sha256, Capture.payload_digest, Capture.block_digest)
