@@ -74,7 +74,7 @@ def make_engine(url: str, writer: bool = False) -> Engine:
 
 def migration_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration for the catalogue's migrations, run on `connection` when given."""
-    from alembic.config import Config  # Alembic is loaded when a catalogue is opened, not before
+    from alembic.config import Config  # Alembic is loaded only when there is a migration to run
 
     config = Config()
     config.set_main_option("script_location", str(files("stablecopy.catalog") / "migrations"))
