@@ -25,8 +25,8 @@ TEXT_UNCHANGED = "text unchanged"
 CHANGED = "changed"
 GONE = "gone"
 FAILED = "failed"
-_IN_CLAUSE = 500
-# Pages whose captures run_summary loads at once: all of a big crawl's would fill the memory.
+# Pages whose captures (two at most: this crawl's and the one before) run_summary loads at once:
+# all of a big crawl's would fill the memory, and the query's IN list stays short.
 SUMMARY_CHUNK = 250
 PAGE_COUNTS = ("new", "changed", "unchanged", "failed", "text_only")
 
@@ -135,19 +135,15 @@ def _is_page(capture: Capture) -> bool:
 
 
 def _load(session: Session, ids: Sequence[int]) -> dict[int, Capture]:
-    loaded: dict[int, Capture] = {}
-    for start in range(0, len(ids), _IN_CLAUSE):
-        chunk = ids[start : start + _IN_CLAUSE]
-        for capture in session.scalars(
-            select(Capture)
-            .where(Capture.id.in_(chunk))
-            .options(
-                selectinload(Capture.extraction),
-                selectinload(Capture.original).selectinload(Capture.extraction),
-            )
-        ):
-            loaded[capture.id] = capture
-    return loaded
+    query = (
+        select(Capture)
+        .where(Capture.id.in_(ids))
+        .options(
+            selectinload(Capture.extraction),
+            selectinload(Capture.original).selectinload(Capture.extraction),
+        )
+    )
+    return {capture.id: capture for capture in session.scalars(query)}
 
 
 def run_summary(session: Session, crawl_id: int) -> RunSummary:
