@@ -275,3 +275,21 @@ def test_revisits_across_urls_by_setting(editions: TwoEditions) -> None:
                   *FAST, "-s", "STABLECOPY_REVISITS=off")  # fmt: skip
     assert off.returncode == 0, off.stderr
     assert editions.captures(4)["/about/"]["record_type"] == "response"
+
+
+def test_a_payload_repeated_within_one_crawl_is_a_revisit_of_its_first_capture(
+    editions: TwoEditions, tmp_path: Path
+) -> None:
+    """The second copy is fetched while the first is likely not committed yet: the recorder finds
+    it among its pending captures (or in the catalogue, once written) all the same."""
+    data = tmp_path / "data"
+    first, copy = editions.site.url("/about/"), editions.site.url("/about-copy/")
+    done = run_cli("crawl", first, copy, "--data-dir", str(data), *FAST,
+                   "-s", "STABLECOPY_REVISITS=any", "-s", "CONCURRENT_REQUESTS=1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = json_lines(run_cli("captures", "--json", "--data-dir", str(data)).stdout)
+    by_url = {str(c["url"]): c for c in listed}
+    original, revisit = sorted((by_url[first], by_url[copy]), key=lambda c: str(c["fetched_at"]))
+    assert original["record_type"] == "response"
+    assert revisit["record_type"] == "revisit"
+    assert revisit["refers_to_record_id"] == original["record_id"]

@@ -252,23 +252,25 @@ class CatalogRecorder:
         """The capture a new fetch is compared with: the latest of its URL (or, given a digest,
         the latest whole response with that payload), resolved to the record holding the payload.
 
-        Reads through the recording session, so captures of this crawl not yet committed count.
+        Captures of this crawl not yet committed count: they are looked up in memory, and the
+        catalogue is asked without flushing them (they are written in batches).
         """
         if self.crawl is None or self.failed:
             return None
-        if query.payload_sha256 is None:
-            where = [Capture.url_key == url_key(query.url), Capture.url == query.url]
-            where.append(Capture.method == "GET")
-        else:
-            where = [Capture.payload_sha256 == query.payload_sha256]
-            where.append(Capture.record_type == "response")
+        latest = (
+            self._pending_urls.get(query.url)
+            if query.payload_sha256 is None
+            else self._pending_payloads.get(query.payload_sha256)
+        )
         try:
-            latest = (
-                self._pending_urls.get(query.url)
-                if query.payload_sha256 is None
-                else self._pending_payloads.get(query.payload_sha256)
-            )
             if latest is None:
+                where = (
+                    [Capture.url_key == url_key(query.url), Capture.url == query.url,
+                     Capture.method == "GET"]
+                    if query.payload_sha256 is None
+                    else [Capture.payload_sha256 == query.payload_sha256,
+                          Capture.record_type == "response"]
+                )  # fmt: skip
                 with self.session.no_autoflush:
                     latest = self.session.scalar(
                         select(Capture).where(*where).order_by(Capture.fetched_at.desc()).limit(1)
