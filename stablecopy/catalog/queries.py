@@ -6,8 +6,9 @@ import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true, union
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from stablecopy import shortid
@@ -15,6 +16,33 @@ from stablecopy.catalog.keys import catalogued_url, url_key
 from stablecopy.catalog.models import Capture, Extraction, WarcFile
 
 ROWS_PER_FETCH = 1000
+
+# What a new fetch is compared with, as plain rows: built once, so a crawl asking for every URL
+# it fetches pays neither statement building nor ORM loading.
+_PRIOR_COLUMNS = (
+    Capture.id, Capture.url, Capture.record_type, Capture.status, Capture.fetched_at,
+    Capture.payload_sha256, Capture.payload_digest, Capture.payload_length, Capture.truncated,
+    Capture.record_id, Capture.warc_file, Capture.warc_offset, Capture.warc_length,
+    Capture.refers_to_id, Capture.etag, Capture.last_modified,
+)  # fmt: skip
+_LATEST_OF_URL = (
+    select(*_PRIOR_COLUMNS)
+    .where(
+        Capture.url_key == bindparam("url_key"),
+        Capture.url == bindparam("url"),
+        Capture.method == "GET",
+    )
+    .order_by(Capture.fetched_at.desc())
+    .limit(1)
+)
+_LATEST_OF_PAYLOAD = (
+    select(*_PRIOR_COLUMNS)
+    .where(Capture.payload_sha256 == bindparam("sha256"), Capture.record_type == "response")
+    .order_by(Capture.fetched_at.desc())
+    .limit(1)
+)
+_CAPTURE_BY_ID = select(*_PRIOR_COLUMNS).where(Capture.id == bindparam("id"))
+CaptureRow = Row[*tuple[Any, ...]]  # _PRIOR_COLUMNS, by name
 
 
 def _captures(url: str | None, crawl_id: int | None) -> Select[Capture]:
@@ -288,6 +316,24 @@ def captures_by_key(
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
     yield from session.scalars(query)
+
+
+def latest_capture(
+    session: Session, url: str, payload_sha256: str | None = None
+) -> CaptureRow | None:
+    """The latest GET of `url` (or, given a digest, the latest whole response with that payload),
+    as a row with the columns a new fetch is compared with."""
+    if payload_sha256 is None:
+        params = {"url_key": url_key(url), "url": url}
+        return session.execute(_LATEST_OF_URL, params).first()
+    return session.execute(_LATEST_OF_PAYLOAD, {"sha256": payload_sha256}).first()
+
+
+def original_capture(session: Session, revisit: CaptureRow) -> CaptureRow | None:
+    """The capture a revisit row stands for, with the same columns."""
+    if revisit.refers_to_id is None:
+        return None
+    return session.execute(_CAPTURE_BY_ID, {"id": revisit.refers_to_id}).first()
 
 
 def capture_count_in(session: Session, warc_file: str) -> int:

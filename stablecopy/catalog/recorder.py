@@ -257,29 +257,23 @@ class CatalogRecorder:
         """
         if self.crawl is None or self.failed:
             return None
-        latest = (
+        pending = (
             self._pending_urls.get(query.url)
             if query.payload_sha256 is None
             else self._pending_payloads.get(query.payload_sha256)
         )
+        latest: Capture | queries.CaptureRow | None = pending
+        original: Capture | queries.CaptureRow | None = None
         try:
-            if latest is None:
-                where = (
-                    [Capture.url_key == url_key(query.url), Capture.url == query.url,
-                     Capture.method == "GET"]
-                    if query.payload_sha256 is None
-                    else [Capture.payload_sha256 == query.payload_sha256,
-                          Capture.record_type == "response"]
-                )  # fmt: skip
-                with self.session.no_autoflush:
-                    latest = self.session.scalar(
-                        select(Capture).where(*where).order_by(Capture.fetched_at.desc()).limit(1)
-                    )
-            original = (
-                latest.original
-                if latest is not None and latest.record_type == "revisit"
-                else latest
-            )
+            with self.session.no_autoflush:
+                if pending is not None:
+                    original = pending.original if pending.record_type == "revisit" else pending
+                else:
+                    latest = queries.latest_capture(self.session, query.url, query.payload_sha256)
+                    if latest is not None and latest.record_type == "revisit":
+                        original = queries.original_capture(self.session, latest)
+                    else:
+                        original = latest
         except SQLAlchemyError as exc:
             logger.warning("cannot look up the last capture of %s: %s", query.url, exc)
             return None
