@@ -29,6 +29,8 @@ BUNDLED_PHRASES = "consent-phrases.txt"
 _PROTECTED_TAGS = {"html", "head", "body", "main", "article"}
 _CONTENT_INSIDE = etree.XPath("boolean(.//article | .//main)")
 _HEADLINE_INSIDE = etree.XPath("boolean(.//h1)")
+_NAMED = etree.XPath("//*[@id or @class]")
+_WITH_TEXT = etree.XPath("//*[text()]")  # some text of its own
 _SIMPLE = re.compile(r"^(?:[a-zA-Z][\w-]*)?([#.])([\w-]+)$")
 _SUBSTRING = re.compile(r'^\[(id|class)\*="([^"]+)"\]$')
 # cssselect's translation of a one-step selector: an element test and one predicate.
@@ -190,13 +192,9 @@ def _matched_by_names(
     """One pass over ids and classes: exact names of consent containers, and name fragments."""
     exact: list[HtmlElement] = []
     loose: list[HtmlElement] = []
-    for element in tree.iter():
-        if not isinstance(element.tag, str):
-            continue
+    for element in _NAMED(tree):
         element_id = element.get("id")
         names = element.get("class")
-        if element_id is None and names is None:
-            continue
         if element_id in rules.ids or (names and not rules.classes.isdisjoint(names.split())):
             exact.append(element)
         elif (element_id and rules.id_parts and rules.id_parts.search(element_id)) or (
@@ -216,10 +214,14 @@ def _matched_by_patterns(
         if host == domain or host.endswith("." + domain):
             for xpath in xpaths:
                 found.extend(tree.xpath(xpath))
-    if not found:
-        return found
-    page = len(_normalised_text(tree))
-    return [e for e in found if len(_normalised_text(e)) <= max(_MAX_BANNER_TEXT, page // 2)]
+    kept: list[HtmlElement] = []
+    long: list[HtmlElement] = []
+    for element in found:
+        (kept if len(_normalised_text(element)) <= _MAX_BANNER_TEXT else long).append(element)
+    if long:
+        half_page = len(_normalised_text(tree)) // 2
+        kept.extend(e for e in long if len(_normalised_text(e)) <= half_page)
+    return kept
 
 
 def _is_banner_part(element: HtmlElement) -> bool:
@@ -260,8 +262,8 @@ def _matched_by_phrases(tree: HtmlElement, rules: ConsentRules) -> list[HtmlElem
     if rules.phrases is None:
         return []
     found = []
-    for element in tree.iter():
-        if not isinstance(element.tag, str) or element.tag.lower() in _LINK_TAGS:
+    for element in _WITH_TEXT(tree):
+        if element.tag.lower() in _LINK_TAGS:
             continue
         if not element.text or not rules.phrases.match(element.text.strip()):
             continue

@@ -8,6 +8,7 @@ processes.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ _LANGUAGE_XPATH = etree.XPath(
 )
 # Share of control characters (other than whitespace) and U+FFFD above which a body is not markup.
 _BINARY_SHARE = 0.05
+_ODD_CHARACTER = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 # In fast mode, a text shorter than this (characters) is extracted again with the fallbacks.
 _FALLBACK_BELOW = 500
 
@@ -48,8 +50,7 @@ def _looks_binary(html: str) -> bool:
     sample = html[:8192]
     if not sample:
         return False
-    odd = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
-    return "\x00" in sample or odd / len(sample) > _BINARY_SHARE
+    return "\x00" in sample or len(_ODD_CHARACTER.findall(sample)) / len(sample) > _BINARY_SHARE
 
 
 def _declared_language(tree: HtmlElement) -> str | None:
