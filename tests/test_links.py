@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+from urllib.parse import urljoin, urlsplit
+
+import pytest
 from scrapy.http import HtmlResponse
 
-from stablecopy.spiders.links import NewLinks
+from stablecopy.spiders.links import NewLinks, joined
 
 
 def _page(url: str, body: str) -> HtmlResponse:
@@ -56,3 +60,21 @@ def test_a_link_one_page_does_not_want_stays_open_for_another() -> None:
     on_other = links(_page("http://other.test/", body), lambda url: "other.test" in url)
     assert on_news == []
     assert on_other == ["http://other.test/story.html"]
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["http://news.test/world/a/b.html", "https://u:p@news.test:8443/x/?q=1", "http://news.test"],
+)
+def test_a_link_resolves_exactly_as_urljoin_resolves_it(base: str) -> None:
+    """The shortcut for root-relative paths never differs from urljoin, whatever the href holds:
+    dot segments, parameters, empty queries, tabs and newlines, fragments, backslashes."""
+    rng = random.Random(20261121)
+    alphabet = "/.?#;a%:@ \\é&=\t\n\r"
+    scheme, netloc = urlsplit(base)[:2]
+    for _ in range(20_000):
+        href = "/" * rng.randint(0, 2) + "".join(
+            rng.choice(alphabet) for _ in range(rng.randint(0, 12))
+        )
+        expected = urljoin(base, href).split("#", 1)[0]
+        assert joined(base, f"{scheme}://{netloc}", href) == expected, href

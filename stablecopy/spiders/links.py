@@ -8,8 +8,9 @@ new URLs are made safe and returned.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from scrapy.http import HtmlResponse
@@ -26,6 +27,22 @@ _HREFS = etree.XPath("//a/@href | //area/@href", smart_strings=False)
 _SKIPPED_PREFIXES = ("#", "javascript:", "mailto:", "tel:", "data:")
 # HTML's whitespace, which browsers strip from both ends of an attribute value.
 _HTML_SPACE = " \t\n\f\r"
+# Characters URL parsers remove wherever they are (WHATWG URL standard; urllib.parse since 3.9).
+_URL_TABS = re.compile("[\t\n\r]")
+
+
+def joined(base: str, origin: str, href: str) -> str:
+    """`href` resolved against `base` (whose scheme and host are `origin`, if any), without fragment.
+
+    Most links on a page are paths from the site's root ("/world/story.html"): with no dot segment,
+    no parameters, no empty query and no tab or newline (which URL parsing drops), urljoin would
+    return them as they stand after the origin, so they skip its full parse.
+    """
+    if origin and href.startswith("/") and not href.startswith("//") and not _URL_TABS.search(href):
+        path = href.split("#", 1)[0]
+        if "/." not in path and ";" not in path and not path.endswith("?"):
+            return origin + path
+    return urljoin(base, href).split("#", 1)[0]
 
 
 class NewLinks:
@@ -39,6 +56,8 @@ class NewLinks:
         they will be fetched, without fragments, not to images, media or archives, and `wanted`.
         A link not wanted here (another site's) is not remembered: another page may want it."""
         base = get_base_url(response)
+        scheme, netloc = urlsplit(base)[:2]
+        origin = f"{scheme}://{netloc}" if scheme in ("http", "https") and netloc else ""
         found: list[str] = []
         on_page: set[str] = set()
         for raw in _HREFS(Selector(response=response).root):
@@ -46,7 +65,7 @@ class NewLinks:
             if href in on_page or not href or href.lower().startswith(_SKIPPED_PREFIXES):
                 continue
             on_page.add(href)
-            url = urljoin(base, href).split("#", 1)[0]
+            url = joined(base, origin, href)
             if url in self._seen:
                 continue
             safe = safe_url_string(url, response.encoding)
