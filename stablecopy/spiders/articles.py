@@ -167,20 +167,33 @@ class ArticlesSpider(Spider):
             yield Request(url, callback=callback, errback=self.fetch_failed, meta={META_HOPS: hops})
 
     def parse_page(self, response: Response) -> Iterator[Any]:
-        """An archived page: hand HTML to extraction; follow its in-site links when asked."""
+        """An archived page: follow its in-site links when asked, and hand HTML to extraction.
+
+        The links go first: Scrapy handles one callback's output in order, and the page waits for
+        its clean text, which must not hold back the crawl's discovery of new pages.
+        """
         if not isinstance(response, HtmlResponse):
             return
+        yield from self._followed(response)
+        page = self._page(response)
+        if page is not None:
+            yield page
+
+    def _page(self, response: HtmlResponse) -> Page | None:
         # Clean text only of whole pages (a truncated body would give a truncated article), and
         # only of new content: a revisit's text is its original's, and a resumed crawl's earlier
         # captures keep the text they have.
         record_id = response.meta.get(META_RECORD_ID)
         whole = not response.meta.get(META_TRUNCATED)
         new = not response.meta.get(META_REVISIT) and not response.meta.get(META_TEXT_DONE)
-        if self.extract and record_id and whole and new and 200 <= response.status < 300:
-            content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-            yield Page(
-                url=response.url, record_id=record_id, html=page_text(response.body, content_type)
-            )
+        if not (self.extract and record_id and whole and new and 200 <= response.status < 300):
+            return None
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        return Page(
+            url=response.url, record_id=record_id, html=page_text(response.body, content_type)
+        )
+
+    def _followed(self, response: HtmlResponse) -> Iterator[Request]:
         hops = response.meta.get(META_HOPS, 0)
         if not self.follow or hops >= self.depth:
             return
