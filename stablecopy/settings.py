@@ -49,6 +49,10 @@ DOWNLOAD_FAIL_ON_DATALOSS = False
 # Responses waiting for the spider and for clean text, at most ~1 MB of bodies (Scrapy's default
 # is 5 MB): extraction is the slowest step, and a longer queue only holds more pages in memory.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
+# Scrapy starts this many tasks for each response's output, however little it holds (2.19 starts
+# them all up front): our callbacks yield one page and its links, and 100 (the default) cost about
+# a third of the crawl's CPU. Items of different responses are still processed side by side.
+CONCURRENT_ITEMS = 8
 # Keep Scrapy's own request fingerprint dedup; cookies are not archived in request records.
 COOKIES_ENABLED = True
 # No console into a running crawl: Scrapy's telnet console and its remote-control HTTP server
@@ -171,9 +175,10 @@ STABLECOPY_CONDITIONAL_REQUESTS = True
 # --- Clean text ----------------------------------------------------------------------------------
 # Extract clean text from every HTML response with trafilatura.
 STABLECOPY_EXTRACT_ENABLED = True
-# Worker processes for extraction (default: one per core but one); 0 extracts on the crawl's own
+# Worker processes for extraction (default: one per core; the crawl's own process needs less than
+# half of what extraction does, and the system shares the cores); 0 extracts on the crawl's own
 # thread, which slows crawling and is meant for debugging.
-STABLECOPY_EXTRACT_WORKERS = max(1, (os.cpu_count() or 2) - 1)
+STABLECOPY_EXTRACT_WORKERS = os.cpu_count() or 1
 # Prefer precision over recall in trafilatura (drops more borderline blocks).
 STABLECOPY_EXTRACT_FAVOR_PRECISION = False
 # Keep tables in the clean text.
