@@ -43,6 +43,7 @@ from stablecopy.extract.result import ExtractStatus
 from stablecopy.layout import DataLayout, UnsafePathError
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Self
 
     from scrapy import Request
@@ -92,6 +93,7 @@ class WarcCapture:
         settings = crawler.settings
         self.crawler = crawler
         self.layout = DataLayout.from_settings(settings)
+        self._relative: tuple[Path, str] | None = None  # the file being written, as catalogued
         self.max_response_size = settings.getint("STABLECOPY_MAX_RESPONSE_SIZE")
         self.download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         self.redact = settings.getlist("STABLECOPY_REDACT_HEADERS")
@@ -500,7 +502,9 @@ class WarcCapture:
         self.crawler.signals.send_catch_log(sc_signals.text_archived, text=archived)
 
     def _location(self, written: Written) -> RecordLocation:
-        return RecordLocation(self.layout.relative(written.path), written.offset, written.length)
+        if self._relative is None or self._relative[0] is not written.path:
+            self._relative = (written.path, self.layout.relative(written.path))
+        return RecordLocation(self._relative[1], written.offset, written.length)
 
     def _count_written(self, placed: list[Written]) -> None:
         stats = self.crawler.stats
