@@ -30,10 +30,17 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("Error:")]
 
 
+def _loaded() -> dict[str, click.Command]:
+    """Every top-level command, each loaded as running it would load it."""
+    context = click.Context(cli)
+    loaded = {name: cli.get_command(context, name) for name in cli.list_commands(context)}
+    return {name: command for name, command in loaded.items() if command is not None}
+
+
 def _commands() -> list[tuple[str, click.Command]]:
     """Every command, with the subcommands of groups (`schedule add`, ...)."""
     found: list[tuple[str, click.Command]] = []
-    for name, command in sorted(cli.commands.items()):
+    for name, command in sorted(_loaded().items()):
         if isinstance(command, click.Group):
             found += [(f"{name} {sub}", c) for sub, c in sorted(command.commands.items())]
         else:
@@ -50,7 +57,7 @@ def test_every_command_has_help_and_is_in_the_readme(name: str, command: click.C
 
 
 def test_every_crawl_option_is_in_the_readme() -> None:
-    for param in cli.commands["crawl"].params:
+    for param in _loaded()["crawl"].params:
         if isinstance(param, click.Option):
             assert any(opt in README for opt in param.opts), param.opts
 
@@ -211,3 +218,18 @@ def test_a_failed_warc_write_stops_the_crawl_and_the_exit_status_says_so(
     in_files = {r.headers["WARC-Record-ID"] for path in warcs for r in raw_records(path)}
     assert rows
     assert {record_id for record_id, _ in rows} <= in_files
+
+
+def test_every_command_is_found_where_the_group_looks_for_it() -> None:
+    """The group imports a command's module only when asked: the map it uses names every command
+    each module defines, and nothing else."""
+    import importlib
+    import pkgutil
+
+    import stablecopy.cli
+    from stablecopy.cli.group import COMMANDS
+
+    for module in pkgutil.iter_modules(stablecopy.cli.__path__):
+        importlib.import_module(f"stablecopy.cli.{module.name}")
+    defined = {name: command.callback.__module__ for name, command in cli.commands.items()}
+    assert defined == {name: f"stablecopy.cli.{module}" for name, module in COMMANDS.items()}

@@ -5,34 +5,9 @@ Expected failures print one line, `Error: ...`, and exit with status 1; never a 
 
 from __future__ import annotations
 
-from stablecopy.cli import (
-    captures,
-    crawl,
-    export,
-    history,
-    provenance,
-    repair,
-    schedules,
-    serve,
-    shared,
-    store,
-)
 from stablecopy.cli.group import cli
 
-__all__ = [
-    "captures",
-    "cli",
-    "crawl",
-    "export",
-    "history",
-    "main",
-    "provenance",
-    "repair",
-    "schedules",
-    "serve",
-    "shared",
-    "store",
-]
+__all__ = ["cli", "main"]
 
 
 def main() -> None:
