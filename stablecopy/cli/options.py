@@ -1,7 +1,8 @@
 """What the commands share: --data-dir/--db and --base-url/--collection, the catalogue, dates.
 
 The environment variables STABLECOPY_DATA_DIR, STABLECOPY_DB_URL, STABLECOPY_BASE_URL and
-STABLECOPY_COLLECTION are read here, as option defaults, and nowhere else in the package.
+STABLECOPY_COLLECTION are read here, as option defaults, and nowhere else in the package. The
+catalogue (SQLAlchemy) is loaded when a command opens it, not when the options are declared.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
-from stablecopy.catalog.crawls import load_crawl
-from stablecopy.catalog.models import Crawl
-from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 from stablecopy.layout import DataLayout
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+    from stablecopy.catalog.models import Crawl
 
 F = TypeVar("F", bound=Callable[..., Any])
 INTERRUPTED = 130
@@ -68,6 +69,10 @@ def location_options(command: F) -> F:
 
 def existing_catalog(data_dir: Path, db_url: str | None) -> Engine:
     """An engine on an existing catalogue, or a one-line error if it cannot be opened."""
+    from sqlalchemy.engine import make_url
+
+    from stablecopy.catalog.session import CatalogError, open_catalog
+
     layout = DataLayout.create(data_dir, db_url)
     database = make_url(layout.db_url).database if layout.db_url.startswith("sqlite") else None
     if database and database != ":memory:" and not Path(database).exists():
@@ -81,6 +86,8 @@ def existing_catalog(data_dir: Path, db_url: str | None) -> Engine:
 @contextmanager
 def catalog(data_dir: Path, db_url: str | None) -> Iterator[Session]:
     """A session on an existing catalogue, committed when the block ends."""
+    from stablecopy.catalog.session import session_scope
+
     engine = existing_catalog(data_dir, db_url)
     try:
         with session_scope(engine) as session:
@@ -171,6 +178,9 @@ def scope_options(editing: bool = False) -> Callable[[F], F]:
 
 def stored_crawl(layout: DataLayout, crawl_id: int) -> Crawl:
     """Crawl `crawl_id` as the catalogue has it (detached), or a one-line error."""
+    from stablecopy.catalog.crawls import load_crawl
+    from stablecopy.catalog.session import CatalogError
+
     try:
         return load_crawl(layout.db_url, crawl_id)
     except CatalogError as exc:
