@@ -154,7 +154,8 @@ class Verifier:
         layout: the data directory.
         on_bytes: told how many more bytes were read (for a progress bar).
         on_finding: told each finding as it is made.
-        workers: processes that read one large file at once (default: one per core).
+        readers: the processes that read WARC files (default: one per core, for this verifier);
+            files may already be named to them, to be read while the catalogue is opened.
     """
 
     def __init__(
@@ -163,10 +164,11 @@ class Verifier:
         layout: DataLayout,
         on_bytes: Callable[[int], None] | None = None,
         on_finding: Callable[[Finding], None] | None = None,
-        workers: int | None = None,
+        readers: fixity.Readers | None = None,
     ) -> None:
         self.session = session
-        self.workers = workers or os.cpu_count() or 1
+        self._own_readers = readers is None
+        self.readers = readers or fixity.Readers(os.cpu_count() or 1)
         self.layout = layout
         self.on_bytes = on_bytes or (lambda _n: None)
         self.on_finding = on_finding or (lambda _f: None)
@@ -268,14 +270,16 @@ class Verifier:
         run.bytes_read = self.summary.bytes_read
         run.findings = self.summary.findings
         run.outcome = "intact" if self.summary.intact else "failed"
+        if self._own_readers:
+            self.readers.close()
         return self.summary
 
     # --- full run: read each file once -----------------------------------------------------------
 
     def _verify_everything(self) -> None:
         everything = CaptureFilter()
-        files = queries.catalogued_files(self.session) | self.files_on_disk()
-        for relative in sorted(files):
+        files = sorted(queries.catalogued_files(self.session) | self.files_on_disk())
+        for number, relative in enumerate(files):
             self.summary.files += 1
             expected = queries.expected_records(self.session, everything, warc_file=relative)
             try:
@@ -288,7 +292,19 @@ class Verifier:
                 continue
             if path.name.endswith(OPEN_SUFFIX):
                 self.summary.skipped_open.append(relative)
+            self.readers.start(path)
+            if number + 1 < len(files):
+                self._read_ahead(files[number + 1])
             self._merge(relative, path, expected)
+
+    def _read_ahead(self, relative: str) -> None:
+        """Have the readers begin the next file (when it is here) while this one is checked."""
+        try:
+            path = self.layout.resolve(relative)
+        except UnsafePathError:
+            return
+        if path.exists():
+            self.readers.start(path)
 
     def _all_missing(self, expected: Iterable[ExpectedRecord], problem: tuple[str, str]) -> None:
         for record in expected:
@@ -300,7 +316,7 @@ class Verifier:
         by_id = {record.record_id: record for record in by_offset.values()}
         damage: list[fixity.Damage] = []
         read_to = unreported = 0
-        for found in fixity.scan_parallel(path, by_offset, self.workers):
+        for found in self.readers.scan(path):
             end = found.offset + found.length
             self.summary.bytes_read += max(0, end - read_to)
             unreported += max(0, end - read_to)

@@ -6,8 +6,12 @@ Each test tampers with its own copy of a real crawl's data directory, the way bi
 
 from __future__ import annotations
 
+import gzip
 import io
+import itertools
+import os
 import struct
+import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -375,10 +379,36 @@ def test_a_file_read_in_parallel_gives_what_one_reader_gives(
     starts = [r.offset for r in fixity.scan(path) if isinstance(r, fixity.RecordFacts)]
     assert len(starts) > 20
     middle = starts[len(starts) // 2]
-    for copy in _damaged_copies(path, tmp_path, middle):
-        size = copy.stat().st_size
-        assert fixity._cuts(copy, size, starts, 8)  # the file is really read in stretches
-        serial = list(fixity.scan(copy))
-        parallel = list(fixity.scan_parallel(copy, starts, workers=2, min_piece=1))
-        assert parallel == serial
+    with fixity.Readers(workers=2, min_piece=1) as readers:
+        for copy in _damaged_copies(path, tmp_path, middle):
+            size = copy.stat().st_size
+            assert fixity._cuts(copy, size, 8)  # the file is really read in stretches
+            serial = list(fixity.scan(copy))
+            assert list(readers.scan(copy)) == serial
     assert any(isinstance(r, fixity.Damage) for r in fixity.scan(tmp_path / "damaged.warc.gz"))
+
+
+def test_a_warc_file_archived_inside_a_record_does_not_split_the_reading(tmp_path: Path) -> None:
+    """A gzipped WARC kept uncompressed inside a record (a stored deflate block) holds what looks
+    like the start of a record; a stretch cut there cannot join up, and the file is read in one go."""
+    inner = gzip.compress(b"WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: 0\r\n\r\n\r\n\r\n")
+    records = []
+    for number in range(6):
+        # Incompressible around it, so deflate stores the inner file's bytes as they are.
+        payload = os.urandom(30_000) + inner + os.urandom(30_000)
+        head = (
+            f"WARC/1.1\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:{uuid.uuid4()}>\r\n"
+            f"WARC-Target-URI: http://archive.test/{number}.warc.gz\r\n"
+            f"Content-Type: application/warc\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode()
+        records.append(gzip.compress(head + payload + b"\r\n\r\n"))
+    path = tmp_path / "nested.warc.gz"
+    path.write_bytes(b"".join(records))
+    starts = set(itertools.accumulate(len(r) for r in records[:-1]))
+    size = path.stat().st_size
+    assert set(fixity._cuts(path, size, 8)) - starts  # some cut falls inside a record
+    serial = list(fixity.scan(path))
+    assert [r.offset for r in serial] == [0, *sorted(starts)]
+    assert all(isinstance(r, fixity.RecordFacts) for r in serial)
+    with fixity.Readers(workers=2, min_piece=1) as readers:
+        assert list(readers.scan(path)) == serial

@@ -7,14 +7,13 @@ resumes at the next readable member. Knows nothing of the catalogue.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import multiprocessing
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from stablecopy.archive import deflate
 
@@ -22,12 +21,13 @@ READ_CHUNK = 1 << 20
 # Records are read in smaller pieces: what follows the end of a member is copied out each time.
 MEMBER_CHUNK = 1 << 16
 INFLATE_CHUNK = 1 << 20
-MIN_PIECE = 16 << 20  # a file is read in parallel in stretches of at least this many bytes
+MIN_PIECE = 8 << 20  # a file is read in parallel in stretches of at least this many bytes
 MAX_WARC_HEAD = 1 << 16
 MAX_HTTP_HEAD = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _HTTP_TYPES = ("response", "request", "revisit")
 _BLOCK_IS_PAYLOAD = ("conversion", "resource", "continuation")
+ENDS_INSIDE = "the file ends inside this record (truncated)"
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def _read_from(handle: BinaryIO, offset: int, stop: int) -> Iterator[RecordFacts
                 pending = handle.read(min(MEMBER_CHUNK, max(0, stop - read_to)))
                 read_to += len(pending)
                 if not pending:
-                    problem = "the file ends inside this record (truncated)"
+                    problem = ENDS_INSIDE
                     break
             try:
                 parser.feed(inflater.decompress(pending, INFLATE_CHUNK))
@@ -247,40 +247,100 @@ def _scan_range(path: str, start: int, stop: int) -> list[RecordFacts | Damage]:
         return list(_read_from(handle, start, stop))
 
 
-def _cuts(path: Path, size: int, starts: Iterable[int], pieces: int) -> list[int]:
-    """Up to `pieces - 1` offsets that split the file into stretches of similar size, each one a
-    record the caller expects there and that reads as the start of a WARC record."""
-    candidates = sorted(offset for offset in set(starts) if 0 < offset < size)
+def _cuts(path: Path, size: int, pieces: int) -> list[int]:
+    """Up to `pieces - 1` offsets that split the file into stretches of similar size, each where a
+    gzip member holding a WARC record starts (found as a reader resynchronising after damage
+    finds one)."""
     cuts: list[int] = []
     with path.open("rb") as handle:
         for piece in range(1, pieces):
-            wanted = size * piece // pieces
-            index = bisect.bisect_left(candidates, wanted)
-            for offset in candidates[index : index + 8]:
-                if offset > (cuts[-1] if cuts else 0) and _looks_like_member(handle, offset):
-                    cuts.append(offset)
-                    break
+            found = _next_member(
+                handle, max(size * piece // pieces, cuts[-1] + 1 if cuts else 1), size
+            )
+            if found >= size:
+                break
+            cuts.append(found)
     return cuts
 
 
-def scan_parallel(
-    path: Path, starts: Iterable[int], workers: int, min_piece: int = MIN_PIECE
-) -> Iterator[RecordFacts | Damage]:
-    """What `scan` yields, in the same order, read by `workers` processes at once: the file is cut
-    at offsets where records are expected (`starts`, from the catalogue) and where a record
-    indeed begins, so no record is split; each stretch is read as `scan` reads the whole."""
+def _stretches(path: Path, workers: int, min_piece: int) -> list[tuple[int, int]]:
     size = path.stat().st_size
     pieces = min(workers * 4, size // max(min_piece, 1))
-    cuts = _cuts(path, size, starts, pieces) if workers > 1 and pieces > 1 else []
-    if not cuts:
-        yield from scan(path)
-        return
-    bounds = list(zip([0, *cuts], [*cuts, size], strict=True))
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_scan_range, str(path), start, stop) for start, stop in bounds]
-        for future in futures:
-            yield from future.result()
+    if pieces > workers:
+        pieces -= pieces % workers  # every process gets as many stretches as the others
+    cuts = _cuts(path, size, pieces) if workers > 1 and pieces > 1 else []
+    return list(zip([0, *cuts], [*cuts, size], strict=True))
+
+
+def _whole(read: list[list[RecordFacts | Damage]]) -> bool:
+    """Whether stretches read apart join up as one reading: a stretch that ends inside a record
+    was cut where no record starts (a gzipped WARC stored uncompressed inside a record looks like
+    one), and the file must be read in one go."""
+    return not any(
+        stretch and isinstance(stretch[-1], Damage) and stretch[-1].reason == ENDS_INSIDE
+        for stretch in read[:-1]
+    )
+
+
+class Readers:
+    """Processes that read WARC files, each file in stretches at once, from the moment a file is
+    named with `start`: a caller names the next file before it works through the current one, and
+    the first before its own start-up is done, so reading overlaps everything else.
+
+    `scan(path)` yields what the module's `scan` yields for the file, in the same order.
+    """
+
+    def __init__(self, workers: int, min_piece: int = MIN_PIECE) -> None:
+        self.workers = workers
+        self.min_piece = min_piece
+        self._pool: ProcessPoolExecutor | None = None
+        self._started: dict[Path, list[Future[list[RecordFacts | Damage]]]] = {}
+
+    def start(self, path: Path) -> None:
+        """Begin reading `path` in worker processes, unless it is begun, small, or gone."""
+        if path in self._started or self.workers < 2:
+            return
+        try:
+            stretches = _stretches(path, self.workers, self.min_piece)
+        except OSError:
+            return  # reported when the file is scanned
+        if len(stretches) < 2:
+            return
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._started[path] = [
+            self._pool.submit(_scan_range, str(path), start, stop) for start, stop in stretches
+        ]
+
+    def scan(self, path: Path) -> Iterator[RecordFacts | Damage]:
+        self.start(path)
+        futures = self._started.pop(path, None)
+        if futures is None:
+            yield from scan(path)
+            return
+        read = [future.result() for future in futures]
+        if not _whole(read):
+            yield from scan(path)
+            return
+        for stretch in read:
+            yield from stretch
+
+    def close(self) -> None:
+        for futures in self._started.values():
+            for future in futures:
+                future.cancel()
+        self._started.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def read_member(path: Path, offset: int) -> RecordFacts | Damage:

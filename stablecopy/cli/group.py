@@ -12,7 +12,7 @@ from stablecopy import __version__
 # Each command and the module of stablecopy.cli that defines it. A command pays only for its own
 # imports: `stablecopy verify` does not load Scrapy, pywb's launcher or the scheduler.
 COMMANDS = {
-    "captures": "captures", "show": "captures", "cite": "provenance", "verify": "provenance",
+    "captures": "captures", "show": "captures", "cite": "provenance", "verify": "fixity",
     "crawl": "crawl", "repair": "repair", "export": "export", "history": "history",
     "diff": "history", "schedule": "schedules", "scheduler": "schedules", "serve": "serve",
     "upload": "store", "worker": "shared",

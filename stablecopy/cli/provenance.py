@@ -1,10 +1,7 @@
-"""`stablecopy verify` and `stablecopy cite`: proving a copy is the one fetched, and citing it."""
+"""`stablecopy cite`: citing an archived copy, in the formats researchers use."""
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 from pathlib import Path
 
 import click
@@ -14,9 +11,6 @@ from stablecopy.catalog.models import Capture
 from stablecopy.citation import FORMATS, CitationFacts, render
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, replay_options, utc
-from stablecopy.cli.store import store_cache
-from stablecopy.console import err, print_verify_summary, progress
-from stablecopy.layout import DataLayout
 
 
 def citation_facts(capture: Capture, base_url: str, collection: str) -> CitationFacts:
@@ -72,58 +66,3 @@ def cite(
         if capture is None:
             raise click.ClickException(missing)
         click.echo(render(citation_facts(capture, base_url, collection), fmt))
-
-
-@cli.command()
-@click.option(
-    "--crawl", "crawl_id", type=int, metavar="ID", help="Only the captures of this crawl."
-)
-@click.option("--url", help="Only the captures of this exact URL.")
-@click.option(
-    "--since", metavar="DATE", help="Only captures fetched at or after DATE (ISO 8601, UTC)."
-)
-@click.option(
-    "--files",
-    "whole_files",
-    is_flag=True,
-    help="Check whole WARC files against the SHA-256 recorded when each was closed.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Findings, then a summary, as JSON lines.")
-@location_options
-def verify(
-    crawl_id: int | None,
-    url: str | None,
-    since: str | None,
-    whole_files: bool,
-    as_json: bool,
-    data_dir: Path,
-    db_url: str | None,
-) -> None:
-    """Re-read catalogued records from their WARC files and check every SHA-256 digest against the
-    WARC headers and the catalogue; without filters, also find records nobody catalogued and rows
-    whose file is gone. Exit status 0 only when everything matches."""
-    from stablecopy.verifier import Finding, Verifier
-
-    selection = queries.CaptureFilter(crawl_id=crawl_id, url=url, since=utc(since))
-    if whole_files and not selection.everything:
-        raise click.UsageError("--files checks whole files; it takes no --crawl, --url or --since")
-    layout = DataLayout.create(data_dir, db_url)
-
-    def report(finding: Finding) -> None:
-        if as_json:
-            click.echo(json.dumps(finding.as_json(), ensure_ascii=False))
-        else:
-            err.print(str(finding), markup=False)
-
-    with catalog(data_dir, db_url) as session, progress() as bar, store_cache() as fetch:
-        verifier = Verifier(session, layout, on_finding=report)
-        verifier.fetch = fetch
-        total = verifier.total_bytes(selection) if not whole_files else None
-        task = bar.add_task("verifying", total=total or None)
-        verifier.on_bytes = lambda count: bar.advance(task, count)
-        started = time.monotonic()
-        summary = verifier.verify_files() if whole_files else verifier.verify_records(selection)
-        elapsed = max(time.monotonic() - started, 1e-6)
-    print_verify_summary(summary, elapsed, as_json)
-    if not summary.intact:
-        sys.exit(1)
