@@ -207,10 +207,11 @@ class ArticlesSpider(Spider):
         def wanted(url: str) -> bool:
             return urlsplit(url).hostname in hosts and self.in_scope(url)
 
+        site = tuple(sorted(hosts))  # one tuple shared by the page's requests waiting in the queue
         for url in self.new_links(response, wanted):
             yield Request(
                 url,
                 callback=self.parse_page,
                 errback=self.fetch_failed,
-                meta={META_HOPS: hops + 1, META_HOSTS: tuple(sorted(hosts))},
+                meta={META_HOPS: hops + 1, META_HOSTS: site},
             )
