@@ -323,17 +323,18 @@ def latest_capture(
 ) -> CaptureRow | None:
     """The latest GET of `url` (or, given a digest, the latest whole response with that payload),
     as a row with the columns a new fetch is compared with."""
+    connection = session.connection()  # plain SQL: no flush, no ORM
     if payload_sha256 is None:
         params = {"url_key": url_key(url), "url": url}
-        return session.execute(_LATEST_OF_URL, params).first()
-    return session.execute(_LATEST_OF_PAYLOAD, {"sha256": payload_sha256}).first()
+        return connection.execute(_LATEST_OF_URL, params).first()
+    return connection.execute(_LATEST_OF_PAYLOAD, {"sha256": payload_sha256}).first()
 
 
 def original_capture(session: Session, revisit: CaptureRow) -> CaptureRow | None:
     """The capture a revisit row stands for, with the same columns."""
     if revisit.refers_to_id is None:
         return None
-    return session.execute(_CAPTURE_BY_ID, {"id": revisit.refers_to_id}).first()
+    return session.connection().execute(_CAPTURE_BY_ID, {"id": revisit.refers_to_id}).first()
 
 
 def capture_count_in(session: Session, warc_file: str) -> int:
