@@ -272,14 +272,10 @@ def _stretches(path: Path, workers: int, min_piece: int) -> list[tuple[int, int]
     return list(zip([0, *cuts], [*cuts, size], strict=True))
 
 
-def _whole(read: list[list[RecordFacts | Damage]]) -> bool:
-    """Whether stretches read apart join up as one reading: a stretch that ends inside a record
-    was cut where no record starts (a gzipped WARC stored uncompressed inside a record looks like
-    one), and the file must be read in one go."""
-    return not any(
-        stretch and isinstance(stretch[-1], Damage) and stretch[-1].reason == ENDS_INSIDE
-        for stretch in read[:-1]
-    )
+def _ends_inside(stretch: list[RecordFacts | Damage]) -> bool:
+    """Whether a stretch read apart stopped inside a record: it was cut where no record starts (a
+    gzipped WARC kept uncompressed inside a record looks like one)."""
+    return bool(stretch) and isinstance(stretch[-1], Damage) and stretch[-1].reason == ENDS_INSIDE
 
 
 class Readers:
@@ -294,7 +290,8 @@ class Readers:
         self.workers = workers
         self.min_piece = min_piece
         self._pool: ProcessPoolExecutor | None = None
-        self._started: dict[Path, list[Future[list[RecordFacts | Damage]]]] = {}
+        # For each file begun: where each stretch starts, and its reading.
+        self._started: dict[Path, list[tuple[int, Future[list[RecordFacts | Damage]]]]] = {}
 
     def start(self, path: Path) -> None:
         """Begin reading `path` in worker processes, unless it is begun, small, or gone."""
@@ -311,25 +308,30 @@ class Readers:
             context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         self._started[path] = [
-            self._pool.submit(_scan_range, str(path), start, stop) for start, stop in stretches
+            (start, self._pool.submit(_scan_range, str(path), start, stop))
+            for start, stop in stretches
         ]
 
     def scan(self, path: Path) -> Iterator[RecordFacts | Damage]:
         self.start(path)
-        futures = self._started.pop(path, None)
-        if futures is None:
+        stretches = self._started.pop(path, None)
+        if stretches is None:
             yield from scan(path)
             return
-        read = [future.result() for future in futures]
-        if not _whole(read):
-            yield from scan(path)
-            return
-        for stretch in read:
+        for number, (start, future) in enumerate(stretches):
+            stretch = future.result()
+            if number + 1 < len(stretches) and _ends_inside(stretch):
+                # Everything before `start` joined up: from there on, the file is read in one go.
+                for _, later in stretches[number + 1 :]:
+                    later.cancel()
+                with path.open("rb") as handle:
+                    yield from _read_from(handle, start, path.stat().st_size)
+                return
             yield from stretch
 
     def close(self) -> None:
-        for futures in self._started.values():
-            for future in futures:
+        for stretches in self._started.values():
+            for _, future in stretches:
                 future.cancel()
         self._started.clear()
         if self._pool is not None:
