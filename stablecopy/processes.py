@@ -1,10 +1,14 @@
-"""Whether a process still runs, as a crash-safe program needs to know it (zombies count as gone)."""
+"""Processes as a crash-safe program handles them: whether one still runs (zombies count as gone),
+when to end with another, and starting children that leave Ctrl-C to their parent."""
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 WATCH_INTERVAL = 1.0  # seconds between checks on a watched process
@@ -36,3 +40,19 @@ def exit_with(pid: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
+
+
+@contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """Ctrl-C ignored while child processes start: they start ignoring it too (a forkserver
+    started meanwhile never prints a traceback of its own), and the caller's handling is back
+    afterwards; a Ctrl-C within the block itself (the tenth of a second a forkserver takes to
+    start) is lost. Only the main thread may change it; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

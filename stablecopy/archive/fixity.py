@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Self
 
 from stablecopy.archive import deflate
+from stablecopy.processes import interrupts_ignored
 
 READ_CHUNK = 1 << 20
 # Records are read in smaller pieces: what follows the end of a member is copied out each time.
@@ -303,14 +304,15 @@ class Readers:
             return  # reported when the file is scanned
         if len(stretches) < 2:
             return
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        self._started[path] = [
-            (start, self._pool.submit(_scan_range, str(path), start, stop))
-            for start, stop in stretches
-        ]
+        with interrupts_ignored():  # the processes start here; Ctrl-C is the command's
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._started[path] = [
+                (start, self._pool.submit(_scan_range, str(path), start, stop))
+                for start, stop in stretches
+            ]
 
     def scan(self, path: Path) -> Iterator[RecordFacts | Damage]:
         self.start(path)
