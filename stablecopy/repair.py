@@ -26,7 +26,7 @@ from stablecopy.archive.recovery import (
     close_abandoned,
     crawl_id_of,
 )
-from stablecopy.archive.writer import WARC_SUFFIX
+from stablecopy.archive.writer import finished_files
 from stablecopy.catalog.models import Capture, Crawl, Extraction, WarcFile
 from stablecopy.catalog.rows import (
     capture_by_record_id,
@@ -125,7 +125,7 @@ class Repairer:
         if not self.layout.warc_dir.is_dir():
             return []
         known = set(self.session.scalars(select(WarcFile.path)))
-        found = sorted(self.layout.warc_dir.glob(f"*{WARC_SUFFIX}"))
+        found = finished_files(self.layout.warc_dir)
         return [p for p in found if p in closed_now or self.layout.relative(p) not in known]
 
     def _catalogue(self, path: Path) -> None:

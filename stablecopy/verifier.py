@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from stablecopy.archive import fixity
 from stablecopy.archive.records import warc_date
-from stablecopy.archive.writer import OPEN_SUFFIX, WARC_SUFFIX
+from stablecopy.archive.writer import OPEN_SUFFIX, finished_files
 from stablecopy.catalog import fixity as catalog_fixity
 from stablecopy.catalog import queries
 from stablecopy.catalog.models import FixityRun
@@ -198,9 +198,7 @@ class Verifier:
         return self.fetch(relative, uri)
 
     def files_on_disk(self) -> set[str]:
-        if not self.layout.warc_dir.is_dir():
-            return set()
-        return {self.layout.relative(p) for p in self.layout.warc_dir.glob(f"*{WARC_SUFFIX}")}
+        return {self.layout.relative(p) for p in finished_files(self.layout.warc_dir)}
 
     def total_bytes(self, selection: CaptureFilter) -> int:
         """How much a run will read (for a progress bar's total)."""

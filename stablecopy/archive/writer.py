@@ -32,6 +32,11 @@ WARC_SUFFIX = ".warc.gz"
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 
+def finished_files(warc_dir: Path) -> list[Path]:
+    """The closed WARC files of a directory, in name order (which is the order they were begun)."""
+    return sorted(warc_dir.glob(f"*{WARC_SUFFIX}")) if warc_dir.is_dir() else []
+
+
 def safe_name_part(value: str) -> str:
     """A file-name component using only a-z, 0-9, '.', '_' and '-' (valid WACZ member names)."""
     return _UNSAFE.sub("-", value.lower()).strip("-.") or "x"

@@ -52,20 +52,20 @@ def verify(
     WARC headers and the catalogue; without filters, also find records nobody catalogued and rows
     whose file is gone. Exit status 0 only when everything matches."""
     from stablecopy.archive.fixity import Readers
-    from stablecopy.archive.writer import WARC_SUFFIX
+    from stablecopy.archive.writer import finished_files
 
     layout = DataLayout.create(data_dir, db_url)
     with Readers(os.cpu_count() or 1) as readers:
         if not whole_files and crawl_id is None and url is None and since is None:
-            on_disk = sorted(layout.warc_dir.glob(f"*{WARC_SUFFIX}"))
+            on_disk = finished_files(layout.warc_dir)
             if on_disk:
                 readers.start(on_disk[0])  # the first file checked, read while the rest loads
-        _verify(readers, data_dir, db_url, crawl_id, url, since, whole_files, as_json)
+        _verify(readers, layout, db_url, crawl_id, url, since, whole_files, as_json)
 
 
 def _verify(
     readers: Readers,
-    data_dir: Path,
+    layout: DataLayout,
     db_url: str | None,
     crawl_id: int | None,
     url: str | None,
@@ -88,8 +88,7 @@ def _verify(
         else:
             err.print(str(finding), markup=False)
 
-    layout = DataLayout.create(data_dir, db_url)
-    with catalog(data_dir, db_url) as session, progress() as bar, store_cache() as fetch:
+    with catalog(layout.root, db_url) as session, progress() as bar, store_cache() as fetch:
         verifier = Verifier(session, layout, on_finding=report, readers=readers)
         verifier.fetch = fetch
         total = verifier.total_bytes(selection) if not whole_files else None
