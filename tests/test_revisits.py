@@ -25,7 +25,13 @@ from stablecopy.catalog import history
 from stablecopy.catalog.models import Crawl
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
-from stablecopy.samplesite.pages import CORRECTION, articles, build_site, new_article
+from stablecopy.samplesite.pages import (
+    CORRECTION,
+    Resource,
+    articles,
+    build_site,
+    new_article,
+)
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, RawRecord, json_lines, raw_records, run_cli
 from tests.replay import fetch, serving
@@ -293,3 +299,24 @@ def test_a_payload_repeated_within_one_crawl_is_a_revisit_of_its_first_capture(
     assert original["record_type"] == "response"
     assert revisit["record_type"] == "revisit"
     assert revisit["refers_to_record_id"] == original["record_id"]
+
+
+def test_a_304_in_the_same_crawl_reads_its_original_from_the_file_still_being_written(
+    tmp_path: Path,
+) -> None:
+    """robots.txt as a seed is fetched twice in one crawl (once for the robots rules); the second
+    fetch is conditional, and its 304 is answered from the record in the still-open WARC file."""
+
+    def robots_with_etag(base: str) -> dict[str, Resource]:
+        rules = f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n".encode()
+        return {"/robots.txt": Resource(rules, "text/plain", headers=(("ETag", '"r1"'),))}
+
+    data = tmp_path / "data"
+    with SiteServer(extra=robots_with_etag) as site:
+        done = run_cli("crawl", site.url("/robots.txt"), "--data-dir", str(data), *FAST)
+        asked = [headers for _, path, headers in site.requests if path == "/robots.txt"]
+    assert done.returncode == 0, done.stderr
+    assert [h.get("If-None-Match") for h in asked] == [None, '"r1"']
+    assert "cannot read" not in done.stderr
+    listed = json_lines(run_cli("captures", "--json", "--data-dir", str(data)).stdout)
+    assert sorted(c["status"] for c in listed) == [200, 304]
