@@ -110,12 +110,14 @@ def peak_rss_kb(*args: str) -> int:
     Read from VmHWM, the high-water mark of the process's own memory since it started: its
     ru_maxrss would also count the memory of the pytest process it was forked from."""
     script = (
-        "import sys\n"
+        "import atexit, sys\n"
         "from stablecopy.cli import main\n"
+        "def peak():\n"
+        "    with open('/proc/self/status') as status:\n"
+        "        print(next(line.split()[1] for line in status if line.startswith('VmHWM:')))\n"
+        "atexit.register(peak)\n"  # main() ends the process: the exit handlers still run
         f"sys.argv = ['stablecopy', *{list(args)!r}]\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "with open('/proc/self/status') as status:\n"
-        "    print(next(line.split()[1] for line in status if line.startswith('VmHWM:')))\n"
+        "main()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
