@@ -9,14 +9,24 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scrapy.settings import Settings
+from scrapy.spiders import Spider
+from scrapy.utils.test import get_crawler
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from stablecopy import shortid
+from stablecopy.catalog.known import KnownKeys
 from stablecopy.catalog.models import Base, Capture, Crawl
-from stablecopy.catalog.recorder import crawl_status, settings_snapshot, url_key
+from stablecopy.catalog.recorder import (
+    CatalogRecorder,
+    crawl_status,
+    settings_snapshot,
+    url_key,
+)
 from stablecopy.catalog.rows import pending_short_id, settle_short_ids
 from stablecopy.catalog.session import (
     CatalogError,
@@ -27,6 +37,7 @@ from stablecopy.catalog.session import (
     session_scope,
     upgrade,
 )
+from stablecopy.events import Captured, PriorCaptureQuery, RecordLocation
 from stablecopy.layout import DataLayout
 
 
@@ -294,3 +305,60 @@ def test_a_new_capture_whose_citation_id_is_taken_gets_the_next_when_written(
     assert given[newcomer] == shortid.derive(newcomer, 1)
     assert given[other] == shortid.derive(other)
     assert given["<urn:uuid:old>"] == shortid.derive(newcomer)
+
+
+def _capture_of(url: str, layout: DataLayout, serial: int) -> Captured:
+    where = RecordLocation("warcs/one.warc.gz", 1000 * serial, 900)
+    return Captured(
+        url=url, method="GET", fetched_at=datetime.now(UTC), status=200,
+        content_type="text/html", payload_sha256=f"{serial:064x}",
+        payload_digest=f"sha256:{serial:064x}", block_digest=f"sha256:{serial:064x}",
+        payload_length=10, truncated=None, ip_address=None,
+        record_id=f"<urn:uuid:00000000-0000-0000-0000-{serial:012x}>",
+        request_record_id=f"<urn:uuid:00000000-0000-0000-0001-{serial:012x}>",
+        location=where, request_location=RecordLocation(where.warc_file, where.offset - 500, 400),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_recorder_finds_what_its_own_crawl_committed(tmp_path: Path, shared: bool) -> None:
+    """A crawl on an empty catalogue asks it only about URLs it has catalogued itself; those it
+    finds, committed or not, and so does the next crawl (and every worker of a shared one)."""
+    layout = DataLayout.create(tmp_path / "data")
+    layout.root.mkdir()
+    values = {"STABLECOPY_DATA_DIR": str(layout.root)}
+    if shared:
+        values["STABLECOPY_REDIS_URL"] = "redis://127.0.0.1:1/0"  # never connected to here
+    page, other = "http://news.test/a.html", "http://news.test/b.html"
+    first = CatalogRecorder.from_crawler(get_crawler(Spider, values))
+    first.spider_opened(Spider(name="t"))
+    first.capture_archived(_capture_of(page, layout, 1))
+    pending = first.prior_capture(PriorCaptureQuery(url=page))
+    first.commit()
+    committed = first.prior_capture(PriorCaptureQuery(url=page))
+    assert pending is not None
+    assert committed is not None
+    assert pending.record_id == committed.record_id == _capture_of(page, layout, 1).record_id
+    assert first.prior_capture(PriorCaptureQuery(url=other)) is None
+    by_payload = PriorCaptureQuery(url=other, payload_sha256=f"{1:064x}")
+    assert first.prior_capture(by_payload) == committed
+    first.engine_stopped()
+
+    second = CatalogRecorder.from_crawler(get_crawler(Spider, values))
+    second.spider_opened(Spider(name="t"))
+    again = second.prior_capture(PriorCaptureQuery(url=page))
+    assert again is not None
+    assert again.record_id == committed.record_id
+    second.engine_stopped()
+
+
+@settings(max_examples=50, deadline=None)
+@given(added=st.sets(st.text(max_size=80), max_size=300), others=st.sets(st.text(), max_size=300))
+def test_known_keys_never_forget_a_key(added: set[str], others: set[str]) -> None:
+    known = KnownKeys(bits=1 << 12)  # small, so that probes collide
+    for key in added:
+        known.add(key)
+    assert all(key in known for key in added)
+    unseen = others - added
+    if len(unseen) >= 100 and len(added) <= 50:
+        assert sum(key in known for key in unseen) < len(unseen) / 10

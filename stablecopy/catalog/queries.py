@@ -45,6 +45,11 @@ _CAPTURE_BY_ID = select(*_PRIOR_COLUMNS).where(Capture.id == bindparam("id"))
 CaptureRow = Row[*tuple[Any, ...]]  # _PRIOR_COLUMNS, by name
 
 
+def no_captures(session: Session) -> bool:
+    """Whether the catalogue holds no capture at all (of any crawl)."""
+    return session.scalar(select(Capture.id).limit(1)) is None
+
+
 def _captures(url: str | None, crawl_id: int | None) -> Select[Capture]:
     query = select(Capture).options(joinedload(Capture.extraction))
     if url is not None:

@@ -29,6 +29,7 @@ from stablecopy import signals as sc_signals
 from stablecopy.catalog import queries
 from stablecopy.catalog.history import run_summary, store_summary
 from stablecopy.catalog.keys import url_key
+from stablecopy.catalog.known import KnownKeys
 from stablecopy.catalog.models import Capture, Crawl, FetchFailure, WarcFile
 from stablecopy.catalog.rows import (
     capture_by_record_id,
@@ -140,6 +141,9 @@ class CatalogRecorder:
         # is asked about them without flushing, so rows go out in batches, not one by one.
         self._pending_urls: dict[str, Capture] = {}
         self._pending_payloads: dict[str, Capture] = {}
+        # Set when the crawl began on a catalogue holding no capture and shares it with no other
+        # worker: the URLs and payloads it has catalogued itself, all a new fetch can repeat.
+        self._own: KnownKeys | None = None
         self._ticker = LoopingCall(self.commit)
         self.failed = False
 
@@ -169,6 +173,12 @@ class CatalogRecorder:
             self._fail("cannot record the crawl in the catalogue", exc)
             return
         self.crawl_id = self.crawl.id
+        if not self.crawler.settings.get("STABLECOPY_REDIS_URL"):
+            try:
+                self._own = KnownKeys() if queries.no_captures(self.session) else None
+            except SQLAlchemyError as exc:
+                self._fail("cannot read the catalogue", exc)
+                return
         if self.crawler.stats:
             self.crawler.stats.set_value("stablecopy/crawl_id", self.crawl_id)
         self._ticker.start(COMMIT_INTERVAL, now=False)
@@ -264,6 +274,12 @@ class CatalogRecorder:
         )
         latest: Capture | queries.CaptureRow | None = pending
         original: Capture | queries.CaptureRow | None = None
+        if (
+            pending is None
+            and self._own is not None
+            and (query.payload_sha256 or query.url) not in self._own
+        ):
+            return None  # nothing in the catalogue to compare with: it was empty, and is ours
         try:
             with self.session.no_autoflush:
                 if pending is not None:
@@ -349,6 +365,9 @@ class CatalogRecorder:
         if row.record_type == "response":
             self._pending_payloads[row.payload_sha256] = row
         self._recent[capture.record_id] = row
+        if self._own is not None:
+            self._own.add(row.url)
+            self._own.add(row.payload_sha256)
         if len(self._recent) > RECENT_CAPTURES:
             self._recent.popitem(last=False)
         self._added()
