@@ -48,7 +48,8 @@ def _stablecopy(*extra: str) -> Callable[[str, Path], list[str]]:
 def _bare(seed: str, out: Path) -> list[str]:
     """The same spider with none of stablecopy's components: Scrapy's own defaults only."""
     off = {"ADDONS": "{}", "DOWNLOADER_MIDDLEWARES": "{}", "EXTENSIONS": "{}",
-           "ITEM_PIPELINES": "{}", "USER_AGENT": "stablecopy-bench"}  # fmt: skip
+           "ITEM_PIPELINES": "{}", "USER_AGENT": "stablecopy-bench",
+           "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.LifoMemoryQueue"}  # fmt: skip
     return [
         sys.executable, "-m", "scrapy", "crawl", "articles", "-a", f"url={seed}",
         "-a", "follow=1", "-a", f"depth={DEPTH}", *settings_args({**SCRAPY_SPEED, **off}),

@@ -53,6 +53,10 @@ SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 # them all up front): our callbacks yield one page and its links, and 100 (the default) cost about
 # a third of the crawl's CPU. Items of different responses are still processed side by side.
 CONCURRENT_ITEMS = 8
+# Requests waiting to be fetched: at most STABLECOPY_FRONTIER_IN_MEMORY in memory, the rest in a
+# file under the data directory's tmp/ for as long as the crawl runs.
+SCHEDULER_MEMORY_QUEUE = "stablecopy.frontier.spilling.SpillingQueue"
+STABLECOPY_FRONTIER_IN_MEMORY = 2_000
 # Keep Scrapy's own request fingerprint dedup; cookies are not archived in request records.
 COOKIES_ENABLED = True
 # No console into a running crawl: Scrapy's telnet console and its remote-control HTTP server
