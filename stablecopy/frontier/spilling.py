@@ -43,6 +43,7 @@ class SpillingQueue:
         self._held: list[Request] = []
         self._spilled: LifoDiskQueue | None = None
         self._spill_dir: Path | None = None
+        self._written = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, key: str = "") -> Self:
@@ -79,6 +80,7 @@ class SpillingQueue:
     def close(self) -> None:
         if self._spilled is not None:
             self._spilled.close()
+            logger.info("%d requests waited on disk", self._written)
         if self._spill_dir is not None:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
             with contextlib.suppress(OSError):  # left when another crawl's spill is in it
@@ -97,6 +99,7 @@ class SpillingQueue:
                 unserialisable.append(request)
                 continue
             spilled.push(data)
+            self._written += 1
         self._held[:0] = unserialisable
         if len(self._held) > self._limit:  # nearly all of them unserialisable
             self._limit = len(self._held) * 2
