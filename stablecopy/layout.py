@@ -46,6 +46,11 @@ class DataLayout:
     def log_dir(self) -> Path:
         return self.root / LOG_SUBDIR
 
+    @property
+    def tmp_dir(self) -> Path:
+        """Files a crawl needs only while it runs (requests waiting on disk)."""
+        return self.root / "tmp"
+
     def relative(self, path: Path) -> str:
         """The catalogue form of a file inside the data directory: a POSIX path relative to it."""
         return PurePosixPath(path.absolute().relative_to(self.root)).as_posix()

@@ -4,6 +4,8 @@
 adds: complete records stay where they are, bytes cut off the end of a file are moved aside under
 `DATA_DIR/repair/`, rows are added for records the catalogue lacks, and crawls whose process is
 gone are marked interrupted. Files a live process still writes are left alone (they are locked).
+The one thing it deletes: the requests a killed crawl had waiting on disk (`crawl --resume` finds
+them again from the archive).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from stablecopy.catalog.rows import (
 )
 from stablecopy.catalog.session import open_catalog, session_factory
 from stablecopy.events import ArchivedText, Captured, WarcFileClosed
+from stablecopy.frontier.spilling import remove_abandoned
 from stablecopy.layout import DataLayout
 from stablecopy.processes import is_running
 
@@ -90,6 +93,10 @@ class Repairer:
         for path in self._uncatalogued_files(closed_now):
             self._catalogue(path)
         self._mark_dead_crawls()
+        for spill_dir in remove_abandoned(self.layout.tmp_dir):
+            self.report.lines.append(
+                f"Removed {self.layout.relative(spill_dir)}: requests a stopped crawl had waiting."
+            )
         return self.report
 
     # --- files -----------------------------------------------------------------------------------

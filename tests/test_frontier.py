@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from scrapy import Request, Spider
 from scrapy.http import Response
 
 from stablecopy.frontier.spilling import SpillingQueue
+from stablecopy.layout import DataLayout
 from stablecopy.samplesite.generated import generated_site
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, json_lines, run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Pages(Spider):
@@ -48,7 +53,7 @@ def test_requests_past_the_bound_wait_on_disk_and_come_back_last_in_first_out(
     for request in pushed[:20]:
         queue.push(request)
     assert len(queue) == 20
-    assert len(list((tmp_path / "tmp").glob("frontier-*/*"))) == 1  # the spill file
+    assert len(list((tmp_path / "tmp").glob("frontier-*/requests"))) == 1  # the spill file
     popped = [queue.pop() for _ in range(12)]
     for request in pushed[20:]:  # pushed again after popping from disk
         queue.push(request)
@@ -93,3 +98,35 @@ def test_a_crawl_with_its_frontier_mostly_on_disk_captures_the_same_pages(tmp_pa
             assert not (data / "tmp").exists()
     assert len(captured[0]) > 300
     assert captured[1] == captured[0]
+
+
+def test_repair_removes_what_a_killed_crawl_had_waiting_and_leaves_a_live_one(
+    tmp_path: Path,
+) -> None:
+    layout = DataLayout.create(tmp_path / "data")
+    layout.root.mkdir()
+    spider = Pages()
+    live = SpillingQueue(spider, limit=2, folder=layout.tmp_dir)
+    for number in range(6):
+        live.push(_request(spider, number))
+    killed = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from stablecopy.frontier.spilling import SpillingQueue\n"
+        "from tests.test_frontier import Pages, _request\n"
+        "queue = SpillingQueue(Pages(), limit=2, folder=Path(sys.argv[1]))\n"
+        "for number in range(6):\n"
+        "    queue.push(_request(Pages(), number))\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    subprocess.run([sys.executable, "-c", killed, str(layout.tmp_dir)], cwd=ROOT, check=False)
+    assert len(list(layout.tmp_dir.glob("frontier-*"))) == 2
+    repaired = run_cli("repair", str(layout.root))
+    assert repaired.returncode == 0, repaired.stderr
+    assert "requests a stopped crawl had waiting" in repaired.stderr
+    assert len(list(layout.tmp_dir.glob("frontier-*"))) == 1  # the live one
+    assert sorted(r.url for r in iter(live.pop, None)) == sorted(
+        _request(spider, n).url for n in range(6)
+    )
+    live.close()
+    assert not layout.tmp_dir.exists()

@@ -4,19 +4,21 @@ and the rest, serialised, in a file of the data directory.
 A news site's index pages and sitemaps list thousands of pages at once, and a crawl of 20,000
 pages has ~10,000 requests waiting at its peak (1.3 KB each as Request objects). Past
 STABLECOPY_FRONTIER_IN_MEMORY requests, the older half goes to disk; the order stays last in,
-first out, as Scrapy's own memory queue. The file lasts as long as the crawl (`crawl --resume`
-does not need it: it finds the waiting pages again from the archive).
+first out, as Scrapy's own memory queue. The file lasts as long as the crawl and is locked while
+it does; `stablecopy repair` removes one a killed crawl left (`crawl --resume` does not need it:
+it finds the waiting pages again from the archive).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import pickle
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from queuelib.queue import LifoDiskQueue
 from scrapy.utils.request import request_from_dict
@@ -31,6 +33,38 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+SPILL_PREFIX = "frontier-"
+_LOCK_NAME = "held"
+
+
+def _locked(folder: Path) -> BinaryIO | None:
+    """`folder`'s lock file, opened and locked; None if another process holds it."""
+    handle = (folder / _LOCK_NAME).open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def remove_abandoned(folder: Path) -> list[Path]:
+    """Remove the spill folders under `folder` no live crawl holds; the ones removed."""
+    removed = []
+    for spill_dir in sorted(folder.glob(f"{SPILL_PREFIX}*")) if folder.is_dir() else []:
+        try:
+            handle = _locked(spill_dir)
+        except OSError:
+            continue
+        if handle is None:
+            continue  # a running crawl's
+        shutil.rmtree(spill_dir, ignore_errors=True)
+        handle.close()
+        removed.append(spill_dir)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+    return removed
+
 
 class SpillingQueue:
     """Last in, first out; at most `limit` requests in memory (those that cannot be serialised,
@@ -43,12 +77,13 @@ class SpillingQueue:
         self._held: list[Request] = []
         self._spilled: LifoDiskQueue | None = None
         self._spill_dir: Path | None = None
+        self._lock: BinaryIO | None = None
         self._written = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, key: str = "") -> Self:
         settings = crawler.settings
-        folder = DataLayout.from_settings(settings).root / "tmp"
+        folder = DataLayout.from_settings(settings).tmp_dir
         return cls(crawler.spider, settings.getint("STABLECOPY_FRONTIER_IN_MEMORY"), folder)
 
     def push(self, request: Request) -> None:
@@ -85,6 +120,8 @@ class SpillingQueue:
             shutil.rmtree(self._spill_dir, ignore_errors=True)
             with contextlib.suppress(OSError):  # left when another crawl's spill is in it
                 self._folder.rmdir()
+        if self._lock is not None:
+            self._lock.close()
 
     def _spill(self) -> None:
         """Write the older half of what is held to disk (popped after everything held now)."""
@@ -107,7 +144,10 @@ class SpillingQueue:
     def _spill_queue(self) -> LifoDiskQueue:
         if self._spilled is None:
             self._folder.mkdir(parents=True, exist_ok=True)
-            self._spill_dir = Path(tempfile.mkdtemp(prefix="frontier-", dir=self._folder))
+            # Locked before it gets the name `stablecopy repair` looks for.
+            made = Path(tempfile.mkdtemp(prefix="new-", dir=self._folder))
+            self._lock = _locked(made)
+            self._spill_dir = made.rename(made.with_name(SPILL_PREFIX + made.name[4:]))
             self._spilled = LifoDiskQueue(self._spill_dir / "requests")
             logger.info("more than %d requests waiting: the rest go to %s",
                         self._limit, self._spill_dir)  # fmt: skip
