@@ -20,8 +20,9 @@ from stablecopy.repair import repair_data_dir
 def repair(directory: Path | None, data_dir: Path, db_url: str | None) -> None:
     """Repair a data directory after a crash (DIRECTORY, or --data-dir): close WARC files a killed
     crawl left `.open` (bytes after the last complete record are moved to DATA_DIR/repair/, never
-    deleted), catalogue complete records that lack a row, and mark crawls whose process is gone as
-    interrupted. Files a running crawl holds are left alone. `stablecopy crawl` does this first.
+    deleted), catalogue complete records that lack a row, mark crawls whose process is gone as
+    interrupted, and remove the requests a killed crawl had waiting on disk (DATA_DIR/tmp/). Files
+    a running crawl holds are left alone. `stablecopy crawl` does this first.
 
     Exit status: 0 when everything could be repaired, 1 otherwise."""
     layout = DataLayout.create(directory or data_dir, db_url)
