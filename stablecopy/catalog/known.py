@@ -8,7 +8,7 @@ _PROBES = 4
 
 class KnownKeys:
     """Keys added so far, in a fixed 1 MiB: 0.2% of answers for keys never added say 'seen' at
-    500,000 keys, 2% at a million (each false answer only costs the caller the lookup it would have made)."""
+    500,000 keys, 2% at a million (a false 'seen' costs the caller only the lookup it saves)."""
 
     def __init__(self, bits: int = 1 << 23) -> None:
         if bits & (bits - 1) or bits < 8:
@@ -17,9 +17,8 @@ class KnownKeys:
         self._mask = bits - 1
 
     def _positions(self, key: str) -> list[int]:
-        value = hash(
-            key
-        )  # cached on the string; salted per process, which a filter in memory can be
+        # Cached on the string; salted per process, which a filter kept in memory can be.
+        value = hash(key)
         first, step = value & 0xFFFFFFFF, ((value >> 32) & 0xFFFFFFFF) | 1
         return [(first + probe * step) & self._mask for probe in range(_PROBES)]
 
