@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from scrapy import Request, Spider
 from scrapy.http import Response
 
@@ -130,3 +131,18 @@ def test_repair_removes_what_a_killed_crawl_had_waiting_and_leaves_a_live_one(
     )
     live.close()
     assert not layout.tmp_dir.exists()
+
+
+def test_with_nowhere_to_write_the_requests_wait_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spider = Pages()
+    (tmp_path / "data").write_bytes(b"")  # a file where the data directory should be
+    queue = SpillingQueue(spider, limit=2, folder=tmp_path / "data" / "tmp")
+    for number in range(10):
+        queue.push(_request(spider, number))
+    assert [r.url for r in iter(queue.pop, None)] == [
+        _request(spider, n).url for n in range(9, -1, -1)
+    ]
+    assert "keeping them in memory" in caplog.text
+    queue.close()

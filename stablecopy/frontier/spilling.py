@@ -127,17 +127,25 @@ class SpillingQueue:
         """Write the older half of what is held to disk (popped after everything held now)."""
         cut = len(self._held) // 2
         older, self._held = self._held[:cut], self._held[cut:]
-        unserialisable: list[Request] = []
-        spilled = self._spill_queue()
-        for request in older:
-            try:
-                data = pickle.dumps(request.to_dict(spider=self._spider), protocol=5)
-            except (ValueError, TypeError, AttributeError, pickle.PicklingError):
-                unserialisable.append(request)
-                continue
-            spilled.push(data)
-            self._written += 1
-        self._held[:0] = unserialisable
+        kept: list[Request] = []
+        done = 0
+        try:
+            spilled = self._spill_queue()
+            for request in older:
+                try:
+                    data = pickle.dumps(request.to_dict(spider=self._spider), protocol=5)
+                except (ValueError, TypeError, AttributeError, pickle.PicklingError):
+                    kept.append(request)
+                else:
+                    spilled.push(data)
+                    self._written += 1
+                done += 1
+        except OSError as exc:  # a full disk: the rest wait in memory, as in Scrapy's own queue
+            logger.warning("cannot write waiting requests under %s (%s); keeping them in memory",
+                           self._folder, exc)  # fmt: skip
+            kept += older[done:]
+            self._limit = 1 << 62  # and no more tries
+        self._held[:0] = kept
         if len(self._held) > self._limit:  # nearly all of them unserialisable
             self._limit = len(self._held) * 2
 
