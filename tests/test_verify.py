@@ -22,6 +22,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from stablecopy.archive import fixity
+from stablecopy.archive.reader import read_record
 from stablecopy.catalog.models import Capture, Extraction, FixityEvent
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
@@ -354,6 +355,8 @@ def test_a_file_still_being_written_is_read_as_it_stands(page_only: Path, tmp_pa
     data, layout = copy_of(page_only, tmp_path)
     path = layout.resolve(article(layout).warc_file)
     path.rename(path.with_name(path.name + ".open"))
+    read = read_record(path, article(layout).warc_offset)  # by its catalogued (final) name
+    assert read.headers["WARC-Record-ID"] == article(layout).record_id
     status, findings, summary = verify(data)
     assert (status, findings) == (0, [])
     assert summary["captures"] == 2

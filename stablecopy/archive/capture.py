@@ -25,7 +25,7 @@ from stablecopy.archive.deflate import GzipCodec
 from stablecopy.archive.digests import sha256_hex
 from stablecopy.archive.reader import RecordReadError, read_record
 from stablecopy.archive.warcinfo import CrawlInfo, extraction_fields
-from stablecopy.archive.writer import ClosedFile, WarcWriter, readable_path
+from stablecopy.archive.writer import ClosedFile, WarcWriter
 from stablecopy.events import (
     ArchivedResponse,
     ArchivedResponseQuery,
@@ -323,12 +323,10 @@ class WarcCapture:
         """A response rebuilt from archived records: status and headers from `head`, the body
         (still content-encoded, as stored) from `payload` or `head`. None if they cannot be read."""
         try:
-            headed = read_record(readable_path(self.layout.resolve(head.warc_file)), head.offset)
+            headed = read_record(self.layout.resolve(head.warc_file), head.offset)
             body = headed.payload
             if payload is not None:
-                body = read_record(
-                    readable_path(self.layout.resolve(payload.warc_file)), payload.offset
-                ).payload
+                body = read_record(self.layout.resolve(payload.warc_file), payload.offset).payload
         except (RecordReadError, UnsafePathError) as exc:
             logger.warning("cannot read %s back from the archive: %s", request.url, exc)
             return None

@@ -9,6 +9,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from stablecopy.archive.digests import sha256_hex
+from stablecopy.archive.writer import readable_path
 
 _HTTP_RESPONSES = ("response", "revisit")
 
@@ -34,7 +35,9 @@ class ReadRecord:
 
 
 def read_record(path: Path, offset: int) -> ReadRecord:
-    """The record whose gzip member starts at `offset` in `path`."""
+    """The record whose gzip member starts at `offset` in `path` (or in `path`'s `.open` file, while
+    it is still being written)."""
+    path = readable_path(path)
     try:
         with path.open("rb") as handle:
             handle.seek(offset)
