@@ -9,7 +9,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from stablecopy.archive.digests import sha256_hex
-from stablecopy.archive.writer import readable_path
+from stablecopy.archive.writer import OPEN_SUFFIX
 
 _HTTP_RESPONSES = ("response", "revisit")
 
@@ -34,10 +34,19 @@ class ReadRecord:
         return sha256_hex(self.payload)
 
 
+def _readable_path(path: Path) -> Path:
+    """Where a record catalogued in `path` can be read now: the file once closed, its `.open` name
+    while it is still being written (by this process or another worker of a shared crawl)."""
+    if path.exists():
+        return path
+    still_open = path.with_name(path.name + OPEN_SUFFIX)
+    return still_open if still_open.exists() else path
+
+
 def read_record(path: Path, offset: int) -> ReadRecord:
     """The record whose gzip member starts at `offset` in `path` (or in `path`'s `.open` file, while
     it is still being written)."""
-    path = readable_path(path)
+    path = _readable_path(path)
     try:
         with path.open("rb") as handle:
             handle.seek(offset)

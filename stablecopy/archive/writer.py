@@ -37,15 +37,6 @@ def finished_files(warc_dir: Path) -> list[Path]:
     return sorted(warc_dir.glob(f"*{WARC_SUFFIX}")) if warc_dir.is_dir() else []
 
 
-def readable_path(path: Path) -> Path:
-    """Where a record catalogued in `path` can be read now: the file once closed, its `.open` name
-    while it is still being written (by this process or another worker of a shared crawl)."""
-    if path.exists():
-        return path
-    still_open = path.with_name(path.name + OPEN_SUFFIX)
-    return still_open if still_open.exists() else path
-
-
 def safe_name_part(value: str) -> str:
     """A file-name component using only a-z, 0-9, '.', '_' and '-' (valid WACZ member names)."""
     return _UNSAFE.sub("-", value.lower()).strip("-.") or "x"
