@@ -94,20 +94,15 @@ class SpillingQueue:
     def pop(self) -> Request | None:
         if self._held:
             return self._held.pop()
-        if self._spilled is not None:
-            data = self._spilled.pop()
-            if data is not None:
-                return request_from_dict(pickle.loads(data), spider=self._spider)
-        return None
+        return self._decoded(self._spilled.pop() if self._spilled is not None else None)
 
     def peek(self) -> Request | None:
         if self._held:
             return self._held[-1]
-        if self._spilled is not None:
-            data = self._spilled.peek()
-            if data is not None:
-                return request_from_dict(pickle.loads(data), spider=self._spider)
-        return None
+        return self._decoded(self._spilled.peek() if self._spilled is not None else None)
+
+    def _decoded(self, data: bytes | None) -> Request | None:
+        return None if data is None else request_from_dict(pickle.loads(data), spider=self._spider)
 
     def __len__(self) -> int:
         return len(self._held) + (len(self._spilled) if self._spilled is not None else 0)
