@@ -19,7 +19,8 @@ from bench.report import Sample, Series, Target, chart, markdown, write_json
 from bench.rounds import TOOLS, Tool
 from bench.scaling import scaling_table, shared_crawl
 from bench.site import NewsSite
-from stablecopy.extract.text import ExtractOptions, extract_text
+from stablecopy.extract.options import ExtractOptions
+from stablecopy.extract.text import extract_text
 from tests.services import RedisServer
 
 MB = 1024 * 1024

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
+from stablecopy.extract.options import ExtractOptions
 from stablecopy.extract.result import ExtractStatus
-from stablecopy.extract.text import ExtractOptions, extract_text
+from stablecopy.extract.text import extract_text
 from stablecopy.samplesite import pages
 
 OPTIONS = ExtractOptions()
@@ -180,3 +183,22 @@ def test_the_mode_used_is_recorded_with_the_text() -> None:
     for paragraph in article.paragraphs:
         assert normalised(paragraph) in normalised(fast.text or "")
         assert normalised(paragraph) in normalised(full.text or "")
+
+
+def test_results_name_the_trafilatura_that_made_them() -> None:
+    import trafilatura
+
+    result = extract_text("<html><body><p>x</p></body></html>", "https://news.example/", OPTIONS)
+    assert (result.extractor, result.extractor_version) == ("trafilatura", trafilatura.__version__)
+
+
+def test_the_crawl_process_leaves_trafilatura_to_its_workers() -> None:
+    """The pipeline hands pages to worker processes; the crawl process itself never loads it."""
+    probe = (
+        "import sys, stablecopy.pipelines.extraction; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'trafilatura'))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]"

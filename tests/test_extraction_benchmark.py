@@ -16,7 +16,8 @@ from pathlib import Path
 
 import trafilatura
 
-from stablecopy.extract.text import ExtractOptions, extract_text
+from stablecopy.extract.options import ExtractOptions
+from stablecopy.extract.text import extract_text
 
 BENCHMARK = Path(__file__).parent / "data" / "extraction-benchmark"
 TOKEN = re.compile(r"\w+")

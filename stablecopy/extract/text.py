@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,11 +17,11 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from stablecopy.extract.consent import load_rules, remove_banners
+from stablecopy.extract.options import ExtractOptions, failed, stamped
 from stablecopy.extract.result import ExtractResult, ExtractStatus
 
 logger = logging.getLogger(__name__)
 
-EXTRACTOR = "trafilatura"
 _LANGUAGE_XPATH = etree.XPath(
     "string((//html/@lang | //html/@xml:lang"
     " | //meta[translate(@http-equiv, 'CONTENT-LANGUAGE', 'content-language')"
@@ -35,17 +34,6 @@ _ODD_CHARACTER = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 _FALLBACK_BELOW = 500
 
 
-@dataclass(frozen=True)
-class ExtractOptions:
-    """The few extraction choices stablecopy supports (from STABLECOPY_EXTRACT_* settings)."""
-
-    favor_precision: bool = False
-    include_tables: bool = True
-    fast: bool = True
-    consent_selector_files: tuple[str, ...] = ()
-    consent_phrase_files: tuple[str, ...] = ()
-
-
 def _looks_binary(html: str) -> bool:
     sample = html[:8192]
     if not sample:
@@ -56,29 +44,6 @@ def _looks_binary(html: str) -> bool:
 def _declared_language(tree: HtmlElement) -> str | None:
     value = str(_LANGUAGE_XPATH(tree)).strip().replace("_", "-")
     return value or None
-
-
-def _result(status: ExtractStatus, options: ExtractOptions, **found: Any) -> ExtractResult:
-    """An ExtractResult that names the extractor, its version and the options used."""
-    rules = load_rules(options.consent_selector_files, options.consent_phrase_files)
-    return ExtractResult(
-        status=status,
-        extractor=EXTRACTOR,
-        extractor_version=trafilatura.__version__,
-        options={
-            "favor_precision": options.favor_precision,
-            "include_tables": options.include_tables,
-            "fast": options.fast,
-            "include_comments": False,
-            "consent_rules": rules.fingerprint,
-        },
-        **found,
-    )
-
-
-def failed(error: str, options: ExtractOptions) -> ExtractResult:
-    """The result for a page whose extraction could not run at all."""
-    return _result(ExtractStatus.ERROR, options, error=error)
 
 
 def _extract(tree: HtmlElement, url: str, options: ExtractOptions, fast: bool) -> Any:
@@ -110,13 +75,13 @@ def extract_text(html: str, url: str, options: ExtractOptions) -> ExtractResult:
         An ExtractResult whose status says whether text was found.
     """
     if _looks_binary(html):
-        return _result(ExtractStatus.NOT_HTML, options)
+        return stamped(ExtractStatus.NOT_HTML, options)
     rules = load_rules(options.consent_selector_files, options.consent_phrase_files)
     try:
         host = (urlsplit(url).hostname or "").lower()
         tree = trafilatura.load_html(html)
         if tree is None:
-            return _result(ExtractStatus.EMPTY, options)
+            return stamped(ExtractStatus.EMPTY, options)
         language = _declared_language(tree)
         removed = remove_banners(tree, rules, host)
         document = _extract(tree, url, options, fast=options.fast)
@@ -130,7 +95,7 @@ def extract_text(html: str, url: str, options: ExtractOptions) -> ExtractResult:
         logger.warning("extraction failed for %s: %s", url, exc)
         return failed(repr(exc), options)
     text = _text(document)
-    return _result(
+    return stamped(
         ExtractStatus.OK if text else ExtractStatus.EMPTY,
         options,
         text=text,

@@ -21,8 +21,9 @@ from twisted.internet.defer import Deferred
 
 from stablecopy import signals as sc_signals
 from stablecopy.events import ExtractedText
+from stablecopy.extract.job import extract
+from stablecopy.extract.options import ExtractOptions, failed
 from stablecopy.extract.result import ExtractResult, ExtractStatus
-from stablecopy.extract.text import ExtractOptions, extract_text, failed
 from stablecopy.items import Page
 from stablecopy.processes import exit_with
 
@@ -120,9 +121,9 @@ class ExtractionPipeline:
 
     async def _extract(self, html: str, url: str) -> ExtractResult:
         if self._pool is None:
-            return extract_text(html, url, self.options)
+            return extract(html, url, self.options)
         try:
-            future = self._pool.submit(extract_text, html, url, self.options)
+            future = self._pool.submit(extract, html, url, self.options)
             return await maybe_deferred_to_future(_deferred(future))
         except BrokenProcessPool as exc:
             # A worker died (out of memory, a crash in a C library): record it, start a new pool.
