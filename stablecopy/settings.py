@@ -84,6 +84,8 @@ EXTENSIONS = {
     "stablecopy.repair.RepairAtStart": 50,
     # Uploads finished WARC files to STABLECOPY_STORE; off unless it is set.
     "stablecopy.storage.uploader.WarcUploader": 300,
+    # Keeps what the crawl holds before it starts out of Python's garbage collection while it runs.
+    "stablecopy.frozenheap.FrozenHeap": 400,
 }
 ITEM_PIPELINES = {
     # Clean text with trafilatura in worker processes, then archived as WARC conversion records.
