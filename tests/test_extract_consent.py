@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cssselect import HTMLTranslator
 from lxml import html as lxml_html
 
 from stablecopy.extract.consent import load_rules, remove_banners
@@ -96,3 +97,38 @@ def test_phrase_without_a_banner_word_is_left_alone() -> None:
         "<html><body><p>By using satellite images, researchers found the camp.</p></body></html>"
     )
     assert remove_banners(root, load_rules()) == 0
+
+
+SELECTORS = (
+    '[aria-label*="cookie"]', '[aria-label*="Consent"]', 'div[class^="cmp-"]', '[data-hook="cb"]',
+    'div[class~="gdpr"]', '[data-x$="-end"]', '[lang|="en"]', '[id^="Consent" i]',
+    '[data-a="1"][data-b="2"]', "section:first-child", 'div:not([role="main"])', '[title="a.b"]',
+)  # fmt: skip
+PROBE = """<html><body>
+<div aria-label="cookie settings">a</div><div aria-label="Our Consent tool">b</div>
+<div class="cmp-root x">c</div><span class="cmp-root">d</span><p data-hook="cb">e</p>
+<div class="x gdpr y">f</div><div class="gdpr-like">g</div><i data-x="a-end">h</i>
+<i lang="en-GB">i</i><i lang="eng">j</i><i id="CONSENT-box">k</i><i data-a="1" data-b="2">l</i>
+<i data-a="1">m</i><section>n</section><div role="main">o</div><i title="a.b">p</i>
+</body></html>"""
+
+
+def test_merged_selectors_match_what_each_matches_alone(tmp_path: Path) -> None:
+    """The rules' one XPath (selectors about one attribute share its lookup) finds exactly the
+    elements the selectors find one by one."""
+    rules_file = tmp_path / "rules.txt"
+    rules_file.write_text("".join(f"##{selector}\n" for selector in SELECTORS), "utf-8")
+    merged = load_rules((str(rules_file),)).xpath
+    assert merged is not None
+    root = tree(PROBE)
+    paths = root.getroottree().getpath
+    translator = HTMLTranslator()
+    expected = {
+        paths(element)
+        for selector in SELECTORS
+        for element in root.xpath(translator.css_to_xpath(selector, prefix="descendant-or-self::"))
+    }
+    bundled = load_rules().xpath  # the bundled selectors come along with the extra file
+    also = {paths(element) for element in (bundled(root) if bundled is not None else [])}
+    assert len(expected) > 10
+    assert {paths(element) for element in merged(root)} == expected | also

@@ -35,6 +35,13 @@ _SIMPLE = re.compile(r"^(?:[a-zA-Z][\w-]*)?([#.])([\w-]+)$")
 _SUBSTRING = re.compile(r'^\[(id|class)\*="([^"]+)"\]$')
 # cssselect's translation of a one-step selector: an element test and one predicate.
 _ONE_STEP = re.compile(r"^descendant-or-self::(\*|[a-zA-Z][\w-]*)\[(.*)\]$")
+_LITERALS = re.compile(r"""('[^']*'|"[^"]*")""")
+_ATTRIBUTE = re.compile(r"@([\w:-]+)")
+_FUNCTION = re.compile(r"([\w-]+)\s*\(")
+# What cssselect writes for attribute selectors; a test made of these and one attribute means the
+# same with the attribute as its context node.
+_STRING_FUNCTIONS = {"starts-with", "contains", "concat", "normalize-space", "substring",
+                     "string-length", "translate"}  # fmt: skip
 _UNSUPPORTED = ("#?#", "#$#", "#@#", "#%#", "##+js", ":-abp-", ":has-text(", ":style(", ":xpath(")
 # A banner talks about cookies, trackers or consent (in the languages the phrase list covers).
 _BANNER_WORDS = re.compile(
@@ -147,20 +154,46 @@ def load_rules(
     )
 
 
+def _attribute_test(predicate: str) -> tuple[str, str] | None:
+    """(attribute, the same test with that attribute as its context node) for a predicate that
+    looks at one attribute of the element and nothing else; None for any other predicate."""
+    parts = _LITERALS.split(predicate)  # string literals at odd positions, left as they are
+    code = "".join(parts[::2])
+    names = set(_ATTRIBUTE.findall(code))
+    if len(names) != 1 or not _STRING_FUNCTIONS.issuperset(_FUNCTION.findall(code)):
+        return None
+    if any(mark in code for mark in (".", "/", "[", "$", "*")):  # other nodes, other contexts
+        return None
+    name = names.pop()
+    parts[::2] = [_ATTRIBUTE.sub(".", part) for part in parts[::2]]
+    return name, "".join(parts)
+
+
 def _merged_xpath(xpaths: list[str]) -> etree.XPath | None:
-    """One XPath for many selectors: one-step selectors share a single pass over the tree."""
+    """One XPath for many selectors: one-step selectors share a single pass over the tree, and
+    those about the same attribute look it up once (`@aria-label[contains(., 'cookie') or ...]`)."""
     conditions, others = [], []
+    by_attribute: dict[tuple[str, str], list[str]] = {}
     for xpath in xpaths:
         step = _ONE_STEP.match(xpath)
         if step is None:
             others.append(xpath)
-        elif step.group(1) == "*":
-            conditions.append(f"({step.group(2)})")
+            continue
+        tag, predicate = step.groups()
+        on_attribute = _attribute_test(predicate)
+        if on_attribute is None:
+            conditions.append(_on_tag(tag, f"({predicate})"))
         else:
-            conditions.append(f"(self::{step.group(1)} and ({step.group(2)}))")
+            by_attribute.setdefault((tag, on_attribute[0]), []).append(on_attribute[1])
+    for (tag, attribute), tests in by_attribute.items():
+        conditions.append(_on_tag(tag, f"@{attribute}[{' or '.join(f'({t})' for t in tests)}]"))
     if conditions:
         others.insert(0, "descendant-or-self::*[" + " or ".join(conditions) + "]")
     return etree.XPath(" | ".join(others)) if others else None
+
+
+def _on_tag(tag: str, condition: str) -> str:
+    return condition if tag == "*" else f"(self::{tag} and {condition})"
 
 
 def _drop(element: HtmlElement) -> None:
