@@ -11,8 +11,8 @@ BOT_NAME = "stablecopy"
 SPIDER_MODULES = ["stablecopy.spiders"]
 NEWSPIDER_MODULE = "stablecopy.spiders"
 
-# The add-on derives USER_AGENT from STABLECOPY_CONTACT_URL (see stablecopy/addon.py).
-ADDONS = {"stablecopy.addon.Addon": 0}
+# The add-on derives USER_AGENT from STABLECOPY_CONTACT_URL (see stablecopy/crawl/addon.py).
+ADDONS = {"stablecopy.crawl.addon.Addon": 0}
 
 # --- Politeness: defaults an archive can be proud of -------------------------------------------
 # Obey robots.txt; the robots.txt exchange itself is archived like any other fetch.
@@ -78,14 +78,14 @@ EXTENSIONS = {
     # Creates the crawl row and records every capture, failure and extraction in the catalogue.
     "stablecopy.catalog.recorder.CatalogRecorder": 100,
     # The live progress line; off unless STABLECOPY_PROGRESS is true (the CLI turns it on).
-    "stablecopy.progress.ProgressLine": 200,
+    "stablecopy.crawl.progress.ProgressLine": 200,
     # Creates and repairs the data directory before the crawl writes to it
     # (STABLECOPY_REPAIR_AT_START).
-    "stablecopy.repair.RepairAtStart": 50,
+    "stablecopy.crawl.repair.RepairAtStart": 50,
     # Uploads finished WARC files to STABLECOPY_STORE; off unless it is set.
     "stablecopy.storage.uploader.WarcUploader": 300,
     # Keeps what the crawl holds before it starts out of Python's garbage collection while it runs.
-    "stablecopy.frozenheap.FrozenHeap": 400,
+    "stablecopy.crawl.frozenheap.FrozenHeap": 400,
 }
 ITEM_PIPELINES = {
     # Clean text with trafilatura in worker processes, then archived as WARC conversion records.

@@ -7,7 +7,7 @@ from scrapy.settings import Settings
 from scrapy.utils.conf import build_component_list
 
 from stablecopy import __version__
-from stablecopy.addon import Addon
+from stablecopy.crawl.addon import Addon
 
 
 def settings(**cmdline: str) -> Settings:

@@ -18,7 +18,6 @@ from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from stablecopy import shortid
 from stablecopy.catalog.known import KnownKeys
 from stablecopy.catalog.models import Base, Capture, Crawl
 from stablecopy.catalog.recorder import (
@@ -39,6 +38,7 @@ from stablecopy.catalog.session import (
 )
 from stablecopy.events import Captured, PriorCaptureQuery, RecordLocation
 from stablecopy.layout import DataLayout
+from stablecopy.provenance import shortid
 
 
 def db_url(tmp_path: Path) -> str:

@@ -20,7 +20,7 @@ from citeproc import (
 )
 from citeproc.source.json import CiteProcJSON
 
-from stablecopy.citation import CitationFacts, render
+from stablecopy.provenance.citation import CitationFacts, render
 from tests.conftest import CrawlRun
 from tests.helpers import run_cli
 

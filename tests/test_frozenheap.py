@@ -8,8 +8,8 @@ from scrapy import signals
 from scrapy.utils.conf import build_component_list
 from scrapy.utils.test import get_crawler
 
-from stablecopy.frozenheap import FrozenHeap
-from stablecopy.runner import project_settings
+from stablecopy.crawl.frozenheap import FrozenHeap
+from stablecopy.crawl.runner import project_settings
 
 
 def test_the_heap_is_frozen_from_engine_start_to_engine_stop() -> None:
@@ -30,4 +30,4 @@ def test_the_heap_is_frozen_from_engine_start_to_engine_stop() -> None:
 def test_every_crawl_has_it() -> None:
     settings = project_settings()
     enabled = build_component_list(settings.get_component_priority_dict_with_base("EXTENSIONS"))
-    assert "stablecopy.frozenheap.FrozenHeap" in enabled
+    assert "stablecopy.crawl.frozenheap.FrozenHeap" in enabled

@@ -19,10 +19,10 @@ from stablecopy.archive.writer import ClosedFile, WarcWriter
 from stablecopy.catalog.models import Capture, Crawl
 from stablecopy.catalog.rows import capture_row
 from stablecopy.catalog.session import open_catalog
+from stablecopy.crawl.listings import looks_like_xml, read_listing
+from stablecopy.crawl.seeds import read_seed_file, seed_problem
 from stablecopy.events import Captured, RecordLocation
 from stablecopy.layout import DataLayout
-from stablecopy.listings import looks_like_xml, read_listing
-from stablecopy.seeds import read_seed_file, seed_problem
 from tests.helpers import raw_records
 
 TOKEN = string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from stablecopy.listings import ListingKind, looks_like_xml, read_listing
+from stablecopy.crawl.listings import ListingKind, looks_like_xml, read_listing
 from stablecopy.samplesite.pages import articles, build_site
 
 BASE = "https://news.example"

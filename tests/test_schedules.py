@@ -23,14 +23,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stablecopy.cadence import Cadence, CadenceError, format_interval, parse_interval
 from stablecopy.catalog import schedules
 from stablecopy.catalog.models import Capture, Crawl, Schedule
 from stablecopy.catalog.schedules import ScheduleSpec
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
-from stablecopy.scheduler import RunReport, Scheduler
+from stablecopy.schedule.cadence import Cadence, CadenceError, format_interval, parse_interval
+from stablecopy.schedule.scheduler import RunReport, Scheduler
 from tests.helpers import FAST, run_cli
 
 T0 = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stablecopy.seeds import collect_seeds, read_seed_file, seed_problem
+from stablecopy.crawl.seeds import collect_seeds, read_seed_file, seed_problem
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from stablecopy import shortid
+from stablecopy.provenance import shortid
 
 RECORD = "<urn:uuid:8c4b4805-cc93-44eb-94cc-ad671a997211>"
 

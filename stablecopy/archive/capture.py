@@ -40,6 +40,7 @@ from stablecopy.events import (
     WarcFileClosed,
 )
 from stablecopy.extract.result import ExtractStatus
+from stablecopy.labels import label_hex
 from stablecopy.layout import DataLayout, UnsafePathError
 
 if TYPE_CHECKING:
@@ -437,7 +438,7 @@ class WarcCapture:
             fetched_at=exchange.began_at,
             status=exchange.status,
             content_type=content_type.decode("latin-1") if content_type else None,
-            payload_sha256=payload_digest.partition(":")[2],
+            payload_sha256=label_hex(payload_digest),
             payload_digest=payload_digest,
             block_digest=built.block_digest,
             payload_length=original.payload_length if original else len(exchange.body),
@@ -491,7 +492,7 @@ class WarcCapture:
             record_id=text.record_id,
             url=records.without_fragment(text.url),
             result=result,
-            text_sha256=conversion.payload_digest.partition(":")[2]
+            text_sha256=label_hex(conversion.payload_digest)
             if conversion and conversion.payload_digest
             else None,
             conversion_record_id=conversion.record_id if conversion else None,

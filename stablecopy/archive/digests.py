@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-LABEL = "sha256"
+from stablecopy.labels import sha256_label
 
 
 class Sha256Digester:
@@ -20,7 +20,7 @@ class Sha256Digester:
         return self._hash.hexdigest()
 
     def __str__(self) -> str:
-        return f"{LABEL}:{self._hash.hexdigest()}"
+        return sha256_label(self._hash.hexdigest())
 
 
 def sha256_hex(data: bytes) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Self
 
 from stablecopy.archive import deflate
-from stablecopy.processes import interrupts_ignored
+from stablecopy.crawl.processes import interrupts_ignored
 
 READ_CHUNK = 1 << 20
 # Records are read in smaller pieces: what follows the end of a member is copied out each time.

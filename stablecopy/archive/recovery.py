@@ -29,6 +29,7 @@ from stablecopy.archive.records import REVISIT_PROFILES
 from stablecopy.archive.writer import OPEN_SUFFIX
 from stablecopy.events import ArchivedText, Captured, RecordLocation
 from stablecopy.extract.result import ExtractResult, ExtractStatus
+from stablecopy.labels import label_hex, sha256_label
 
 PARTIAL_SUFFIX = ".partial"
 # The record types a group starts with, and the type that must follow to complete it.
@@ -228,7 +229,7 @@ def archived_events(path: Path, relative: str) -> Iterator[Captured | ArchivedTe
             elif kind == "conversion":
                 digest = str(headers.get_header("WARC-Payload-Digest") or "")
                 conversions[record_id] = _Conversion(
-                    record_id, where, block.decode("utf-8"), digest.partition(":")[2]
+                    record_id, where, block.decode("utf-8"), label_hex(digest)
                 )
             elif kind == "metadata":
                 text = _archived_text(url, headers, _fields(block), where, conversions)
@@ -258,8 +259,8 @@ def _captured(
         fetched_at=_date(headers.get_header("WARC-Date")),
         status=int(status) if str(status).isdigit() else 0,
         content_type=_header(record, "Content-Type"),
-        payload_sha256=payload_digest.partition(":")[2] if revisit else payload_sha256,
-        payload_digest=payload_digest or f"sha256:{payload_sha256}",
+        payload_sha256=label_hex(payload_digest) if revisit else payload_sha256,
+        payload_digest=payload_digest or sha256_label(payload_sha256),
         block_digest=str(headers.get_header("WARC-Block-Digest") or ""),
         payload_length=payload_length,
         truncated=None if revisit else headers.get_header("WARC-Truncated"),

@@ -8,6 +8,7 @@ through Alembic migrations (stablecopy/catalog/migrations), never `create_all`.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, text
@@ -28,6 +29,20 @@ RECORD_ID = 255
 DIGEST = 160
 
 
+class CrawlStatus(StrEnum):
+    """Where a crawl stands; stored as its value (the `crawls.status` column is a string)."""
+
+    STARTING = "starting"  # a row made before its process runs (scheduled, shared)
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # stopped or killed; `crawl --resume` continues it
+
+
+# The statuses of a crawl whose process may still be at work.
+ACTIVE_STATUSES = (CrawlStatus.STARTING, CrawlStatus.RUNNING)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -40,7 +55,7 @@ class Crawl(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # running | finished | failed | interrupted
+    status: Mapped[str] = mapped_column(String(16))  # a CrawlStatus
     finish_reason: Mapped[str | None] = mapped_column(String(64))
     seeds: Mapped[list[str]] = mapped_column(JSON)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from stablecopy import shortid
 from stablecopy.catalog.keys import catalogued_url, url_key
 from stablecopy.catalog.models import Capture, Extraction, WarcFile
+from stablecopy.provenance import shortid
 
 ROWS_PER_FETCH = 1000
 

@@ -30,7 +30,7 @@ from stablecopy.catalog import queries
 from stablecopy.catalog.history import run_summary, store_summary
 from stablecopy.catalog.keys import url_key
 from stablecopy.catalog.known import KnownKeys
-from stablecopy.catalog.models import Capture, Crawl, FetchFailure, WarcFile
+from stablecopy.catalog.models import Capture, Crawl, CrawlStatus, FetchFailure, WarcFile
 from stablecopy.catalog.rows import (
     capture_by_record_id,
     capture_row,
@@ -106,13 +106,13 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def crawl_status(reason: str) -> str:
+def crawl_status(reason: str) -> CrawlStatus:
     """What a Scrapy close reason means for the crawl row."""
     if reason == "finished" or reason.startswith("closespider_"):
-        return "finished"
+        return CrawlStatus.FINISHED
     if reason == "shutdown":
-        return "interrupted"
-    return "failed"
+        return CrawlStatus.INTERRUPTED
+    return CrawlStatus.FAILED
 
 
 def software_versions() -> dict[str, str]:
@@ -191,7 +191,7 @@ class CatalogRecorder:
             crawl = self.session.get(Crawl, self.crawl_id)
             if crawl is None:
                 raise CatalogError(f"there is no crawl {self.crawl_id} to join")
-            crawl.status = "running"
+            crawl.status = CrawlStatus.RUNNING
             crawl.finished_at = None
             if not crawl.software:  # a row the scheduler made for this run: say what runs it
                 crawl.settings = settings_snapshot(self.crawler.settings)
@@ -200,7 +200,7 @@ class CatalogRecorder:
         else:
             crawl = Crawl(
                 started_at=datetime.now(UTC),
-                status="running",
+                status=CrawlStatus.RUNNING,
                 seeds=list(getattr(spider, "seed_urls", [])),
                 settings=settings_snapshot(self.crawler.settings),
                 software=software_versions(),

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stablecopy import shortid
 from stablecopy.catalog.keys import url_key
 from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, WarcFile
 from stablecopy.events import ArchivedText, Captured, WarcFileClosed
+from stablecopy.provenance import shortid
 
 
 def _candidates(record_id: str) -> Iterator[str]:

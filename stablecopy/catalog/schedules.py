@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from stablecopy.catalog.models import Crawl, Schedule
+from stablecopy.catalog.models import ACTIVE_STATUSES, Crawl, Schedule
 
 NAME_LENGTH = 100
 
@@ -209,6 +209,6 @@ def abandoned_run(session: Session, schedule: Schedule) -> Crawl | None:
     if schedule.running_crawl_id is None:
         return None
     crawl = session.get(Crawl, schedule.running_crawl_id)
-    if crawl is None or crawl.status not in ("starting", "running"):
+    if crawl is None or crawl.status not in ACTIVE_STATUSES:
         return None
     return crawl

@@ -9,9 +9,9 @@ import click
 
 from stablecopy.catalog import queries
 from stablecopy.catalog.fixity import capture_history
+from stablecopy.cli.console import captures_table, out, print_provenance
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options
-from stablecopy.console import captures_table, out, print_provenance
 from stablecopy.export.jsonl import capture_json
 from stablecopy.layout import DataLayout
 
@@ -47,7 +47,7 @@ def captures(
 def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None:
     """Show one capture's provenance (ID: its number or its citation id, e.g. 7KQM-3XPA): where
     its record is, its digests, how its text was made, and its fixity history."""
-    from stablecopy.texts import TextUnavailable, archived_text
+    from stablecopy.provenance.texts import TextUnavailable, archived_text
 
     layout = DataLayout.create(data_dir, db_url)
     with catalog(data_dir, db_url) as session:

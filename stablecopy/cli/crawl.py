@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from stablecopy.catalog.crawls import carried_settings
+from stablecopy.catalog.models import ACTIVE_STATUSES
 from stablecopy.catalog.session import CatalogError, open_catalog
+from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import (
-    INTERRUPTED,
     location_options,
     parse_settings,
     scope_options,
     settings_option,
     stored_crawl,
 )
+from stablecopy.cli.running import repair_before_crawling, run_and_report
 from stablecopy.cli.shared import check_redis, new_shared_crawl, redis_option
 from stablecopy.cli.store import store_option
-from stablecopy.console import configure_logging, err, print_crawl_summary
+from stablecopy.crawl.seeds import collect_seeds
 from stablecopy.layout import DataLayout
-from stablecopy.repair import repair_data_dir
-from stablecopy.seeds import collect_seeds
-
-if TYPE_CHECKING:
-    from stablecopy.runner import CrawlOutcome
 
 _SCOPE = ("urls", "seed_files", "follow", "depth", "allow", "deny")
 
@@ -37,41 +32,11 @@ _SCOPE = ("urls", "seed_files", "follow", "depth", "allow", "deny")
 def resumed_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
     """The settings crawl `crawl_id` ran with (its seeds and scope among them), to continue it."""
     crawl = stored_crawl(layout, crawl_id)
-    if crawl.status in ("starting", "running"):
+    if crawl.status in ACTIVE_STATUSES:
         raise click.ClickException(
             f"crawl {crawl_id} is still running ({crawl.worker}); stop it first"
         )
     return carried_settings(crawl)
-
-
-def failure_line(outcome: CrawlOutcome) -> str:
-    """What stopped a crawl that could not write, in one line, with what to do about it."""
-    if outcome.reason == "warc_write_failed":
-        why = outcome.stats.get("stablecopy/write_error") or f"{outcome.write_errors} write errors"
-        return (
-            f"the archive could not be written ({why}); the crawl stopped (warc_write_failed). "
-            "Everything archived before is whole and catalogued; once there is room, continue "
-            f"with `stablecopy crawl --resume {outcome.crawl_id}`."
-        )
-    if outcome.reason == "catalog_failed":
-        why = outcome.stats.get("stablecopy/catalog_error") or "the catalogue failed"
-        return (
-            f"{why}; the crawl stopped (catalog_failed). The WARC files are closed and intact; "
-            "once the catalogue can be written, `stablecopy repair` catalogues what it missed."
-        )
-    if outcome.write_errors:
-        return f"{outcome.write_errors} write error(s); the crawl stopped ({outcome.reason})"
-    return f"the crawl stopped: {outcome.reason}"
-
-
-def repair_before_crawling(layout: DataLayout) -> None:
-    """Repair the data directory before crawling into it, and say what was done."""
-    try:
-        report = repair_data_dir(layout)
-    except CatalogError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for line in report.lines:
-        err.print(f"Repair: {line}", markup=False, highlight=False)
 
 
 @cli.command()
@@ -114,7 +79,7 @@ def crawl(
     Exit status: 0 when the crawl finished and everything was archived, 1 when a WARC file or the
     catalogue could not be written (or nothing could be crawled), 130 when it was interrupted.
     """
-    from stablecopy.runner import DataDirError, prepare_data_dir
+    from stablecopy.crawl.runner import DataDirError, prepare_data_dir
 
     layout = DataLayout.create(data_dir, db_url)
     context = click.get_current_context()
@@ -180,24 +145,3 @@ def crawl(
             highlight=False,
         )
     run_and_report(layout, settings, verbose)
-
-
-def run_and_report(layout: DataLayout, settings: dict[str, Any], verbose: bool) -> None:
-    """Run one crawl process with `settings` in `layout`, print its summary, exit as it went."""
-    from stablecopy.runner import project_settings, run_crawl
-
-    settings = {
-        **settings,
-        "STABLECOPY_DATA_DIR": str(layout.root),
-        "STABLECOPY_DB_URL": layout.db_url,
-        "STABLECOPY_PROGRESS": True,
-        "STABLECOPY_REPAIR_AT_START": False,  # repaired before, with its lines on the console
-    }
-    log_file = layout.log_dir / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
-    configure_logging(verbose, log_file)
-    outcome = run_crawl(project_settings(settings))
-    print_crawl_summary(outcome, layout, log_file)
-    if outcome.failed:
-        raise click.ClickException(failure_line(outcome))
-    if outcome.interrupted:
-        sys.exit(INTERRUPTED)

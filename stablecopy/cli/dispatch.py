@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import click
 from sqlalchemy.engine import make_url
 
-from stablecopy.launcher import Launcher
 from stablecopy.layout import DataLayout
+from stablecopy.schedule.launcher import Launcher
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -35,7 +35,7 @@ class Dispatch:
             if self.scrapyd:
                 raise click.UsageError("--scrapyd goes with --dispatch scrapyd")
             return None
-        from stablecopy.scrapyd import ScrapydError, ScrapydLauncher
+        from stablecopy.schedule.scrapyd import ScrapydError, ScrapydLauncher
 
         if not self.scrapyd:
             raise click.UsageError("--dispatch scrapyd needs at least one --scrapyd URL")

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from stablecopy.catalog import queries
+from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, utc
-from stablecopy.console import err
 from stablecopy.layout import DataLayout
 
 

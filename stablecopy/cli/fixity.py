@@ -74,9 +74,9 @@ def _verify(
     as_json: bool,
 ) -> None:
     from stablecopy.catalog.queries import CaptureFilter
+    from stablecopy.cli.console import err, print_verify_summary, progress
     from stablecopy.cli.store import store_cache
-    from stablecopy.console import err, print_verify_summary, progress
-    from stablecopy.verifier import Finding, Verifier
+    from stablecopy.provenance.verifier import Finding, Verifier
 
     selection = CaptureFilter(crawl_id=crawl_id, url=url, since=utc(since))
     if whole_files and not selection.everything:

@@ -13,9 +13,9 @@ from rich.table import Table
 from stablecopy.catalog import queries
 from stablecopy.catalog.history import FAILED, HistoryEntry, url_history
 from stablecopy.catalog.models import Capture
+from stablecopy.cli.console import out
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, utc
-from stablecopy.console import out
 from stablecopy.export.jsonl import iso
 from stablecopy.layout import DataLayout
 
@@ -131,7 +131,7 @@ def diff(
 ) -> None:
     """A unified diff of the clean text of URL between two captures (revisits count as their
     original). Only captures with clean text are compared."""
-    from stablecopy.texts import TextUnavailable, archived_text
+    from stablecopy.provenance.texts import TextUnavailable, archived_text
 
     layout = DataLayout.create(data_dir, db_url)
     with catalog(data_dir, db_url) as session:

@@ -8,9 +8,9 @@ import click
 
 from stablecopy.catalog import queries
 from stablecopy.catalog.models import Capture
-from stablecopy.citation import FORMATS, CitationFacts, render
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, replay_options, utc
+from stablecopy.provenance.citation import FORMATS, CitationFacts, render
 
 
 def citation_facts(capture: Capture, base_url: str, collection: str) -> CitationFacts:

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from stablecopy.catalog.session import CatalogError
+from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import location_options
-from stablecopy.console import err
+from stablecopy.crawl.repair import repair_data_dir
 from stablecopy.layout import DataLayout
-from stablecopy.repair import repair_data_dir
 
 
 @cli.command()

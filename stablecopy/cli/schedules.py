@@ -16,11 +16,11 @@ from rich import box
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from stablecopy.cadence import Cadence, CadenceError, format_interval, parse_interval
 from stablecopy.catalog import schedules
-from stablecopy.catalog.models import Crawl, Schedule
+from stablecopy.catalog.models import Crawl, CrawlStatus, Schedule
 from stablecopy.catalog.schedules import ScheduleError, ScheduleSpec
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+from stablecopy.cli.console import err, out
 from stablecopy.cli.dispatch import Dispatch, dispatch_options
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import (
@@ -31,9 +31,9 @@ from stablecopy.cli.options import (
     scope_options,
     settings_option,
 )
-from stablecopy.console import err, out
+from stablecopy.crawl.seeds import collect_seeds
 from stablecopy.layout import DataLayout
-from stablecopy.seeds import collect_seeds
+from stablecopy.schedule.cadence import Cadence, CadenceError, format_interval, parse_interval
 
 
 def _now() -> datetime:
@@ -386,8 +386,8 @@ def _scheduler(
     dispatch: Dispatch,
     **options: Any,
 ) -> Any:
-    from stablecopy.runner import DataDirError, prepare_data_dir
-    from stablecopy.scheduler import Scheduler
+    from stablecopy.crawl.runner import DataDirError, prepare_data_dir
+    from stablecopy.schedule.scheduler import Scheduler
 
     layout = DataLayout.create(data_dir, db_url)
     launcher = dispatch.launcher(layout, say)
@@ -414,9 +414,9 @@ def run(name: str, dispatch: Dispatch, data_dir: Path, db_url: str | None) -> No
         raise click.ClickException(str(exc)) from exc
     finally:
         runner.close()
-    if report.status == "interrupted":
+    if report.status == CrawlStatus.INTERRUPTED:
         sys.exit(INTERRUPTED)
-    if report.status != "finished":
+    if report.status != CrawlStatus.FINISHED:
         sys.exit(1)
 
 
@@ -451,9 +451,9 @@ def run_due(
         runner.close()
     if not reports:
         err.print("No schedule is due.")
-    if any(report.status == "interrupted" for report in reports):
+    if any(report.status == CrawlStatus.INTERRUPTED for report in reports):
         sys.exit(INTERRUPTED)
-    if any(report.status != "finished" for report in reports):
+    if any(report.status != CrawlStatus.FINISHED for report in reports):
         sys.exit(1)
 
 

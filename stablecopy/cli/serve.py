@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import DEFAULT_COLLECTION, existing_catalog, location_options
 from stablecopy.cli.store import restore_from_store
-from stablecopy.console import err
 from stablecopy.layout import DataLayout
 
 

@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 import click
 
 from stablecopy.catalog.crawls import LOCAL_SETTINGS, carried_settings
-from stablecopy.catalog.models import Crawl
+from stablecopy.catalog.models import Crawl, CrawlStatus
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
+from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import (
     location_options,
@@ -24,8 +25,8 @@ from stablecopy.cli.options import (
     settings_option,
     stored_crawl,
 )
+from stablecopy.cli.running import repair_before_crawling, run_and_report
 from stablecopy.cli.store import store_option
-from stablecopy.console import err
 from stablecopy.layout import DataLayout
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,7 +70,7 @@ def new_shared_crawl(
             shared["STABLECOPY_FRONTIER_TOKEN"] = secrets.token_hex(6)
             crawl = Crawl(
                 started_at=datetime.now(UTC),
-                status="starting",
+                status=CrawlStatus.STARTING,
                 seeds=list(seeds),
                 settings=shared,
                 software={},
@@ -90,7 +91,7 @@ def new_shared_crawl(
 def joined_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
     """The settings of shared crawl `crawl_id` (scope, politeness), for one more worker."""
     crawl = stored_crawl(layout, crawl_id)
-    if crawl.status in ("finished", "failed"):
+    if crawl.status in (CrawlStatus.FINISHED, CrawlStatus.FAILED):
         raise click.ClickException(f"crawl {crawl_id} is over ({crawl.status})")
     settings = carried_settings(crawl)
     if not settings.get("STABLECOPY_FRONTIER_TOKEN"):
@@ -136,8 +137,7 @@ def worker(
     catalogue (give the same --db as the other workers). It leaves when the queue is drained and
     every worker is idle; stopped early (Ctrl-C, SIGTERM), it puts back what it had not fetched.
     """
-    from stablecopy.cli.crawl import repair_before_crawling, run_and_report
-    from stablecopy.runner import DataDirError, prepare_data_dir
+    from stablecopy.crawl.runner import DataDirError, prepare_data_dir
 
     layout = DataLayout.create(data_dir, db_url)
     check_redis(redis_url)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from stablecopy.catalog import queries
 from stablecopy.catalog.models import WarcFile
+from stablecopy.cli.console import err, out
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import existing_catalog, location_options
-from stablecopy.console import err, out
 from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.storage.s3 import S3Location, S3Store, StoreError, client
 

@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import IO
 
 from stablecopy.catalog.models import Capture
+from stablecopy.labels import timestamp14
 
 REVISIT_MIME = "warc/revisit"
 
@@ -39,7 +40,7 @@ def cdxj_line(capture: Capture) -> str:
         "offset": str(source.warc_offset),
         "filename": PurePosixPath(source.warc_file).name,
     }
-    stamp = capture.fetched_at.strftime("%Y%m%d%H%M%S")
+    stamp = timestamp14(capture.fetched_at)
     return f"{capture.url_key} {stamp} {json.dumps(fields)}"
 
 

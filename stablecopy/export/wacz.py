@@ -34,8 +34,9 @@ from stablecopy.catalog.models import Capture, Extraction
 from stablecopy.catalog.queries import CaptureFilter
 from stablecopy.export.cdxj import resolve_not_modified
 from stablecopy.export.jsonl import iso
+from stablecopy.labels import sha256_label
 from stablecopy.layout import DataLayout, UnsafePathError
-from stablecopy.texts import TextUnavailable, archived_text
+from stablecopy.provenance.texts import TextUnavailable, archived_text
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True}
@@ -79,7 +80,7 @@ def _copy(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
         target.write(chunk)
         digest.update(chunk)
         size += len(chunk)
-    return f"sha256:{digest.hexdigest()}", size
+    return sha256_label(digest.hexdigest()), size
 
 
 class WaczWriter:
@@ -133,7 +134,7 @@ class WaczWriter:
                 package.writestr(self._info("datapackage.json"), described)
                 digest = {
                     "path": "datapackage.json",
-                    "hash": f"sha256:{hashlib.sha256(described).hexdigest()}",
+                    "hash": sha256_label(hashlib.sha256(described).hexdigest()),
                 }
                 package.writestr(
                     self._info("datapackage-digest.json"), json.dumps(digest, indent=2)

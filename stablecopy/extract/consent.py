@@ -20,6 +20,8 @@ from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 from lxml.html import HtmlElement
 
+from stablecopy.labels import sha256_label
+
 logger = logging.getLogger(__name__)
 
 BUNDLED_SELECTORS = "consent-selectors.txt"
@@ -150,7 +152,7 @@ def load_rules(
         xpath=_merged_xpath(xpaths),
         phrases=re.compile(r"^(?:" + "|".join(phrases) + ")", re.IGNORECASE) if phrases else None,
         site_selectors={domain: tuple(paths) for domain, paths in site.items()},
-        fingerprint=f"sha256:{digest.hexdigest()}",
+        fingerprint=sha256_label(digest.hexdigest()),
     )
 
 

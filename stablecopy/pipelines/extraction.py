@@ -20,12 +20,12 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from stablecopy import signals as sc_signals
+from stablecopy.crawl.processes import exit_with
 from stablecopy.events import ExtractedText
 from stablecopy.extract.job import extract
 from stablecopy.extract.options import ExtractOptions, failed
 from stablecopy.extract.result import ExtractResult, ExtractStatus
 from stablecopy.items import Page
-from stablecopy.processes import exit_with
 
 if TYPE_CHECKING:
     from typing import Self

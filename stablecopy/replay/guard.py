@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
+from stablecopy.crawl.processes import is_running
 from stablecopy.layout import DataLayout
-from stablecopy.processes import is_running
 
 if TYPE_CHECKING:
     from typing import Self

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from stablecopy.catalog.models import Capture
 from stablecopy.catalog.queries import CaptureFilter, captures_by_key
 from stablecopy.export.cdxj import write_cdxj
+from stablecopy.labels import timestamp14
 
 DELTA_LIMIT = 20_000  # captures in delta.cdxj before the whole index is rebuilt
 FULL = "index.cdxj"
@@ -83,5 +84,5 @@ class ReplayIndex:
         with sqlite3.connect(table or self.short_ids) as db:
             db.executemany(
                 "INSERT OR REPLACE INTO short_ids VALUES (?, ?, ?)",
-                ((short, moment.strftime("%Y%m%d%H%M%S"), url) for short, moment, url in rows),
+                ((short, timestamp14(moment), url) for short, moment, url in rows),
             )

@@ -18,17 +18,17 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
 
-from stablecopy.addon import run_stored
 from stablecopy.archive.capture import (
     META_RECORD_ID,
     META_REVISIT,
     META_TEXT_DONE,
     META_TRUNCATED,
 )
+from stablecopy.crawl.addon import run_stored
+from stablecopy.crawl.listings import ListingKind, looks_like_xml, read_listing
+from stablecopy.crawl.seeds import collect_seeds
 from stablecopy.extract.charset import page_text
 from stablecopy.items import Page
-from stablecopy.listings import ListingKind, looks_like_xml, read_listing
-from stablecopy.seeds import collect_seeds
 from stablecopy.spiders.links import NewLinks
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import stablecopy.catalog.types
-from stablecopy import shortid
+from stablecopy.provenance import shortid
 
 revision = "0002"
 down_revision = "0001"

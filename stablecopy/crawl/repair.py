@@ -29,7 +29,14 @@ from stablecopy.archive.recovery import (
     crawl_id_of,
 )
 from stablecopy.archive.writer import finished_files
-from stablecopy.catalog.models import Capture, Crawl, Extraction, WarcFile
+from stablecopy.catalog.models import (
+    ACTIVE_STATUSES,
+    Capture,
+    Crawl,
+    CrawlStatus,
+    Extraction,
+    WarcFile,
+)
 from stablecopy.catalog.rows import (
     capture_by_record_id,
     capture_row,
@@ -39,10 +46,10 @@ from stablecopy.catalog.rows import (
     warc_file_row,
 )
 from stablecopy.catalog.session import open_catalog, session_factory
+from stablecopy.crawl.processes import is_running
 from stablecopy.events import ArchivedText, Captured, WarcFileClosed
 from stablecopy.frontier.spilling import remove_abandoned
 from stablecopy.layout import DataLayout
-from stablecopy.processes import is_running
 
 if TYPE_CHECKING:
     from typing import Self
@@ -52,7 +59,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 REPAIR_SUBDIR = "repair"
-ACTIVE = ("starting", "running")
 
 
 @dataclass
@@ -142,7 +148,7 @@ class Repairer:
         if crawl is None or crawl_id is None:
             self.report.lines.append(f"Left {relative} alone: it names no crawl of this catalogue.")
             return
-        if crawl.status in ACTIVE and _alive(crawl.worker):
+        if crawl.status in ACTIVE_STATUSES and _alive(crawl.worker):
             return  # its crawl is alive and catalogues it itself
         captured, texts = self._catalogue_records(path, relative, crawl_id)
         sha256, size = file_sha256(path)
@@ -199,10 +205,10 @@ class Repairer:
 
     def _mark_dead_crawls(self) -> None:
         now = datetime.now(UTC)
-        for crawl in self.session.scalars(select(Crawl).where(Crawl.status.in_(ACTIVE))):
+        for crawl in self.session.scalars(select(Crawl).where(Crawl.status.in_(ACTIVE_STATUSES))):
             if _alive(crawl.worker):
                 continue
-            crawl.status = "interrupted"
+            crawl.status = CrawlStatus.INTERRUPTED
             crawl.finish_reason = crawl.finish_reason or "killed"
             crawl.finished_at = crawl.finished_at or now
             recount(self.session, crawl)
@@ -236,7 +242,7 @@ class RepairAtStart:
     def from_crawler(cls, crawler: Crawler) -> Self:
         from scrapy.exceptions import NotConfigured
 
-        from stablecopy.runner import prepare_data_dir
+        from stablecopy.crawl.runner import prepare_data_dir
 
         if not crawler.settings.getbool("STABLECOPY_REPAIR_AT_START"):
             raise NotConfigured

@@ -28,8 +28,8 @@ from stablecopy.export.jsonl import capture_json, iso
 from stablecopy.layout import DataLayout, UnsafePathError
 
 if TYPE_CHECKING:
-    from stablecopy.runner import CrawlOutcome
-    from stablecopy.verifier import Summary
+    from stablecopy.crawl.runner import CrawlOutcome
+    from stablecopy.provenance.verifier import Summary
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from stablecopy.labels import timestamp14
+
 FORMATS = ("text", "bibtex", "csl-json", "ris", "robust-link")
 _LATEX_SPECIALS = re.compile(r"([&%$#_{}])|(~)|(\^)|(\\)")
 _ISO_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
@@ -40,7 +42,7 @@ class CitationFacts:
     @property
     def timestamp(self) -> str:
         """The 14-digit UTC timestamp of replay URLs (YYYYMMDDhhmmss)."""
-        return self.fetched_at.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+        return timestamp14(self.fetched_at)
 
     @property
     def archived_url(self) -> str:

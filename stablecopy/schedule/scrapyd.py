@@ -18,8 +18,8 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
 
-from stablecopy.launcher import FailedStart, RunProcess, RunStart
-from stablecopy.runner import SPIDER
+from stablecopy.crawl.runner import SPIDER
+from stablecopy.schedule.launcher import FailedStart, RunProcess, RunStart
 
 TIMEOUT = 30.0  # seconds for one call to a node
 GONE_AFTER = 2  # polls in a row on which a node no longer knows a job before it counts as ended

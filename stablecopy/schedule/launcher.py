@@ -1,7 +1,7 @@
 """Where a scheduled run's crawl runs: the interface the scheduler drives, and local subprocesses.
 
 The scheduler starts a run through a Launcher and then only polls, stops, kills and waits for the
-RunProcess it got back; stablecopy.scrapyd is the other launcher, for Scrapyd nodes.
+RunProcess it got back; stablecopy.schedule.scrapyd is the other launcher, for Scrapyd nodes.
 """
 
 from __future__ import annotations

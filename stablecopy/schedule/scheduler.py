@@ -1,5 +1,5 @@
 """The scheduler: starts due runs of schedules, one at a time per schedule, as `stablecopy crawl`
-processes here or as jobs on Scrapyd nodes (see stablecopy.launcher), and records how each ended.
+processes here or as jobs on Scrapyd nodes (see stablecopy.schedule.launcher), and records how each ended.
 
 Each run holds a lease on its schedule in the catalogue (see catalog.schedules), renewed while its
 crawl runs, so no two schedulers start the same schedule. A run is a crawl row tied to its
@@ -25,23 +25,22 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from stablecopy.cadence import Cadence
 from stablecopy.catalog import schedules
 from stablecopy.catalog.history import RunSummary, run_summary, store_summary
-from stablecopy.catalog.models import Crawl, Schedule
+from stablecopy.catalog.models import ACTIVE_STATUSES, Crawl, CrawlStatus, Schedule
 from stablecopy.catalog.rows import recount
 from stablecopy.catalog.session import open_catalog, session_factory
 from stablecopy.export.jsonl import iso
-from stablecopy.launcher import Launcher, LocalLauncher, RunProcess, RunStart
 from stablecopy.layout import DataLayout
-from stablecopy.notify import NotifyError, post_json, run_command
+from stablecopy.schedule.cadence import Cadence
+from stablecopy.schedule.launcher import Launcher, LocalLauncher, RunProcess, RunStart
+from stablecopy.schedule.notify import NotifyError, post_json, run_command
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 LEASE = timedelta(minutes=10)
 STOP_GRACE = 120.0  # seconds a stopping crawl gets to close its files before it is killed
-_ACTIVE = ("starting", "running")
 
 
 def utc_now() -> datetime:
@@ -140,7 +139,7 @@ class Scheduler:
         max_runs: runs this scheduler keeps going at once (different schedules).
         notify_url, notify_cmd: notified after every run, besides each schedule's own.
         foreground: runs write to this terminal instead of a log file under logs/.
-        launcher: where runs' crawls run (default: local subprocesses; see stablecopy.scrapyd).
+        launcher: where runs' crawls run (default: local subprocesses; see stablecopy.schedule.scrapyd).
     """
 
     def __init__(
@@ -210,7 +209,7 @@ class Scheduler:
         assert schedule is not None
         abandoned = schedules.abandoned_run(session, schedule)
         if abandoned is not None:
-            abandoned.status = "interrupted"
+            abandoned.status = CrawlStatus.INTERRUPTED
             abandoned.finished_at = abandoned.finished_at or now
             abandoned.error = "its runner stopped renewing the schedule's lease (killed?)"
             self.say(f"Run {abandoned.id} of {schedule.name} was left running; marked interrupted.")
@@ -225,7 +224,7 @@ class Scheduler:
         else:
             crawl = Crawl(
                 started_at=now,
-                status="starting",
+                status=CrawlStatus.STARTING,
                 seeds=list(schedule.seeds),
                 settings=scope_settings(schedule),
                 software={},
@@ -263,7 +262,7 @@ class Scheduler:
         """The schedule's last run, if it was interrupted while serving the slot now due and that
         slot has not passed: it is continued rather than started again."""
         last = schedules.last_run(session, schedule.id)
-        if last is None or last.status != "interrupted":
+        if last is None or last.status != CrawlStatus.INTERRUPTED:
             return None
         slot = schedule.next_due_at
         if last.started_at < slot or now >= cadence.next_after(slot):
@@ -325,19 +324,19 @@ class Scheduler:
         with self.sessions() as session:
             crawl = session.get(Crawl, run.crawl_id, populate_existing=True)
             assert crawl is not None
-            if crawl.status in _ACTIVE:
+            if crawl.status in ACTIVE_STATUSES:
                 # The crawl process ended without closing its row: it was killed, or never began.
                 stopped = run.stop_sent_at is not None or returncode < 0
-                crawl.status = "interrupted" if stopped else "failed"
+                crawl.status = CrawlStatus.INTERRUPTED if stopped else CrawlStatus.FAILED
                 crawl.finished_at = now
-            if crawl.status == "failed" and not crawl.error:
+            if crawl.status == CrawlStatus.FAILED and not crawl.error:
                 crawl.error = self._failure(run, returncode, crawl)
             recount(session, crawl)
             summary = run_summary(session, crawl.id)
             store_summary(crawl, summary)
             session.commit()
             # An interrupted run leaves its schedule due: the next start runs it again.
-            next_due = None if crawl.status == "interrupted" else run.next_due
+            next_due = None if crawl.status == CrawlStatus.INTERRUPTED else run.next_due
             schedules.release(session, run.schedule_id, self.worker, next_due)
             schedule = session.get(Schedule, run.schedule_id)
             report = RunReport(

@@ -24,6 +24,7 @@ from stablecopy.catalog import fixity as catalog_fixity
 from stablecopy.catalog import queries
 from stablecopy.catalog.models import FixityRun
 from stablecopy.catalog.queries import CaptureFilter, ExpectedRecord
+from stablecopy.labels import sha256_label
 from stablecopy.layout import DataLayout, UnsafePathError
 
 MISSING_FILE = "missing-file"
@@ -85,7 +86,7 @@ CAPTURE_KINDS = ("response", "revisit")
 
 
 def _digest(hexdigest: str | None) -> str | None:
-    return f"sha256:{hexdigest}" if hexdigest is not None else None
+    return sha256_label(hexdigest) if hexdigest is not None else None
 
 
 def _why_not_found(
