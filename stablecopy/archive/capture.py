@@ -2,7 +2,9 @@
 
 Sits next to the downloader (priority 950), so it sees each redirect hop, each retry and robots.txt,
 with bodies still content-encoded as received. It writes WARC records, then announces what it wrote
-on stablecopy signals; it never talks to the catalogue directly.
+on stablecopy signals; it never talks to the catalogue directly. Whether a fetch is a revisit is
+RevisitPolicy's decision (revisits.py); responses read back from the archive are ReadBack's
+(readback.py); the clean-text records are textrecords.py's.
 """
 
 from __future__ import annotations
@@ -10,26 +12,22 @@ from __future__ import annotations
 import errno
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy import signals as scrapy_signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
-from scrapy.http import Headers
-from scrapy.responsetypes import responsetypes
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 from stablecopy import signals as sc_signals
-from stablecopy.archive import records
+from stablecopy.archive import meta, records
 from stablecopy.archive.deflate import GzipCodec
-from stablecopy.archive.digests import sha256_hex
-from stablecopy.archive.reader import RecordReadError, read_record
-from stablecopy.archive.warcinfo import CrawlInfo, extraction_fields
+from stablecopy.archive.readback import ReadBack
+from stablecopy.archive.revisits import NOT_MODIFIED, Decision, RevisitPolicy
+from stablecopy.archive.textrecords import write_text_records
+from stablecopy.archive.warcinfo import CrawlInfo
 from stablecopy.archive.writer import ClosedFile, WarcWriter
 from stablecopy.events import (
-    ArchivedResponse,
-    ArchivedResponseQuery,
-    ArchivedText,
     Captured,
     CrawlOpened,
     ExtractedText,
@@ -39,9 +37,8 @@ from stablecopy.events import (
     RecordLocation,
     WarcFileClosed,
 )
-from stablecopy.extract.result import ExtractStatus
 from stablecopy.labels import label_hex
-from stablecopy.layout import DataLayout, UnsafePathError
+from stablecopy.layout import DataLayout
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -54,23 +51,6 @@ if TYPE_CHECKING:
     from stablecopy.archive.writer import Written
 
 logger = logging.getLogger(__name__)
-
-META_BEGAN = "stablecopy_began_at"
-META_RECEIVED = "stablecopy_received"
-META_TRUNCATED = "stablecopy_truncated"
-META_RECORD_ID = "stablecopy_record_id"
-META_PRIOR = "stablecopy_prior"  # the PriorCapture this fetch is compared with
-META_CONDITIONAL = "stablecopy_conditional"  # the conditional request headers this middleware added
-META_REVISIT = "stablecopy_revisit"  # the revisit profile, when the fetch was archived as a revisit
-META_DECODE_LIMIT = "stablecopy_decode_limit"  # this middleware set download_maxsize (decoding)
-META_TEXT_DONE = "stablecopy_text_done"  # served from the archive, its clean text already made
-REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content
-ARCHIVED_FLAG = "archived"  # response flag: a resumed crawl's earlier capture, read back
-_PER_FETCH = (
-    META_BEGAN, META_RECEIVED, META_TRUNCATED, META_RECORD_ID, META_PRIOR, META_REVISIT,
-    META_TEXT_DONE,
-)  # fmt: skip
-REVISIT_SCOPES = ("url", "any", "off")
 
 _ARCHIVED_SCHEMES = ("http", "https")
 _FATAL_ERRNOS = {
@@ -99,16 +79,13 @@ class WarcCapture:
         self.download_maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         self.redact = settings.getlist("STABLECOPY_REDACT_HEADERS")
         self.crawl_id: int = settings.getint("STABLECOPY_CRAWL_ID")
-        self.revisits = (settings.get("STABLECOPY_REVISITS") or "off").strip().lower()
-        if self.revisits not in REVISIT_SCOPES:
-            raise ValueError(
-                f"STABLECOPY_REVISITS must be one of {', '.join(REVISIT_SCOPES)}, "
-                f"not {self.revisits!r}"
-            )
-        self.conditional = self.revisits != "off" and settings.getbool(
-            "STABLECOPY_CONDITIONAL_REQUESTS"
+        self.revisits = RevisitPolicy(
+            settings.get("STABLECOPY_REVISITS") or "off",
+            settings.getbool("STABLECOPY_CONDITIONAL_REQUESTS"),
+            self._prior,
         )
         self.resuming = settings.getbool("STABLECOPY_RESUME")
+        self.readback = ReadBack(self.layout, crawler.signals, crawler.stats)
         self.info = CrawlInfo(
             operator=settings.get("STABLECOPY_OPERATOR") or "",
             contact=settings.get("STABLECOPY_CONTACT_URL") or "",
@@ -151,19 +128,19 @@ class WarcCapture:
     def headers_received(self, body_length: int | str, request: Request) -> None:
         """Stamp when the exchange began: now, less the time it took the headers to arrive."""
         latency = request.meta.get("download_latency", 0.0)
-        request.meta[META_BEGAN] = _now() - timedelta(seconds=latency)
-        request.meta[META_RECEIVED] = 0
+        request.meta[meta.BEGAN] = _now() - timedelta(seconds=latency)
+        request.meta[meta.RECEIVED] = 0
         # body_length is the announced Content-Length, or Twisted's UNKNOWN_LENGTH marker (a str).
         if isinstance(body_length, int) and 0 < self.download_maxsize < body_length:
             # Scrapy would cancel this download outright; archive its headers, marked truncated.
-            request.meta[META_TRUNCATED] = "length"
+            request.meta[meta.TRUNCATED] = "length"
             raise StopDownload(fail=False)
 
     def bytes_received(self, data: bytes, request: Request) -> None:
-        received = request.meta.get(META_RECEIVED, 0) + len(data)
-        request.meta[META_RECEIVED] = received
+        received = request.meta.get(meta.RECEIVED, 0) + len(data)
+        request.meta[meta.RECEIVED] = received
         if self.max_response_size and received > self.max_response_size:
-            request.meta[META_TRUNCATED] = "length"
+            request.meta[meta.TRUNCATED] = "length"
             raise StopDownload(fail=False)
 
     def catalog_committing(self) -> None:
@@ -182,38 +159,20 @@ class WarcCapture:
 
     def process_request(self, request: Request) -> Response | None:
         """Forget what a previous fetch left (redirects and retries copy meta and headers over).
-        When resuming, answer from the archive what this crawl already captured. Otherwise look
-        up the last capture of this URL and, when it allows, ask conditionally."""
-        for key in _PER_FETCH:
+        When resuming, answer from the archive what this crawl already captured. Otherwise let
+        the revisit policy look up the last capture of this URL and ask conditionally."""
+        for key in meta.PER_FETCH:
             request.meta.pop(key, None)
-        for name in request.meta.pop(META_CONDITIONAL, ()):
-            request.headers.pop(name, None)
-        if request.meta.pop(META_DECODE_LIMIT, False):
+        self.revisits.forget(request)
+        if request.meta.pop(meta.DECODE_LIMIT, False):
             request.meta.pop("download_maxsize", None)
         if urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
             return None
         if self.resuming and request.method == "GET":
-            served = self._served_from_archive(request)
+            served = self.readback.served(request, self.crawl_id)
             if served is not None:
                 return served
-        if self.revisits == "off" or request.method != "GET":
-            return None
-        prior = self._prior(PriorCaptureQuery(url=records.without_fragment(request.url)))
-        if prior is None:
-            return None
-        request.meta[META_PRIOR] = prior
-        if not self.conditional or prior.status != 200:
-            return None
-        added = []
-        for name, value in (
-            ("If-None-Match", prior.etag),
-            ("If-Modified-Since", prior.last_modified),
-        ):
-            if value and name not in request.headers:
-                request.headers[name] = value
-                added.append(name)
-        if added:
-            request.meta[META_CONDITIONAL] = tuple(added)
+        self.revisits.prepare(request)
         return None
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
@@ -221,32 +180,26 @@ class WarcCapture:
             # Scrapy decodes gzip/deflate bodies after this middleware: expanding them no further
             # than an archived body may be long keeps gzip bombs from filling memory.
             request.meta["download_maxsize"] = self.max_response_size
-            request.meta[META_DECODE_LIMIT] = True
+            request.meta[meta.DECODE_LIMIT] = True
         if "cached" in response.flags or urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
             return response
         if self.failed:  # the archive cannot be written: what is still in flight is not kept
             if self.crawler.stats:
                 self.crawler.stats.inc_value("stablecopy/not_archived")
             return response
-        prior: PriorCapture | None = request.meta.get(META_PRIOR)
-        not_modified = response.status == 304 and prior is not None
+        decision = self.revisits.decide(request, response)
         try:
-            if not_modified and prior is not None and request.meta.get(META_CONDITIONAL):
-                captured = self._archive(request, response, prior, "server-not-modified")
-            else:
-                original = self._same_payload(request, response, prior)
-                profile = "identical-payload-digest" if original else None
-                captured = self._archive(request, response, original, profile)
+            captured = self._archive(request, response, decision)
         except OSError as exc:
             self._write_failed(f"archiving {response.url}", exc)
             return response
-        request.meta[META_RECORD_ID] = captured.record_id
-        request.meta[META_TRUNCATED] = captured.truncated
+        request.meta[meta.RECORD_ID] = captured.record_id
+        request.meta[meta.TRUNCATED] = captured.truncated
         if captured.revisit_profile:
-            request.meta[META_REVISIT] = captured.revisit_profile
+            request.meta[meta.REVISIT] = captured.revisit_profile
         self.crawler.signals.send_catch_log(sc_signals.capture_archived, capture=captured)
-        if captured.revisit_profile == "server-not-modified" and prior is not None:
-            return self._restored(request, response, prior)
+        if decision.profile == NOT_MODIFIED and decision.original is not None:
+            return self.readback.restored(request, response, decision.original)
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -266,8 +219,6 @@ class WarcCapture:
         )
         self.crawler.signals.send_catch_log(sc_signals.fetch_failed, failure=failure)
 
-    # --- revisits --------------------------------------------------------------------------------
-
     def _prior(self, query: PriorCaptureQuery) -> PriorCapture | None:
         """The catalogue's answer to `query` (there is none when no catalogue is listening)."""
         answers = self.crawler.signals.send_catch_log(
@@ -278,107 +229,16 @@ class WarcCapture:
                 return answer
         return None
 
-    def _same_payload(
-        self, request: Request, response: Response, prior: PriorCapture | None
-    ) -> PriorCapture | None:
-        """The earlier capture whose payload this response repeats byte for byte, if any.
-
-        Only whole, non-empty GET bodies qualify: a truncated body is not known to be identical,
-        and an empty one has nothing to leave out.
-        """
-        if self.revisits == "off" or request.method != "GET" or not response.body:
-            return None
-        if request.meta.get(META_TRUNCATED) or "dataloss" in response.flags:
-            return None
-        if prior is None and self.revisits == "url":
-            return None
-        digest = sha256_hex(response.body)
-        if prior is not None and prior.payload_sha256 == digest:
-            return prior
-        if self.revisits == "any":
-            url = records.without_fragment(request.url)
-            return self._prior(PriorCaptureQuery(url=url, payload_sha256=digest))
-        return None
-
-    def _restored(self, request: Request, response: Response, prior: PriorCapture) -> Response:
-        """A 304 answered with the original's archived status, headers and body, so the spider
-        sees the page (and its links) as if it had been sent again; flagged `revisit`."""
-        restored = self._from_archive(
-            request,
-            prior.location,
-            flags=[*response.flags, REVISIT_FLAG],
-            certificate=response.certificate,
-            ip_address=response.ip_address,
-            protocol=response.protocol,
-        )
-        return restored or response
-
-    def _from_archive(
-        self,
-        request: Request,
-        head: RecordLocation,
-        payload: RecordLocation | None = None,
-        flags: list[str] | None = None,
-        **extra: Any,
-    ) -> Response | None:
-        """A response rebuilt from archived records: status and headers from `head`, the body
-        (still content-encoded, as stored) from `payload` or `head`. None if they cannot be read."""
-        try:
-            headed = read_record(self.layout.resolve(head.warc_file), head.offset)
-            body = headed.payload
-            if payload is not None:
-                body = read_record(self.layout.resolve(payload.warc_file), payload.offset).payload
-        except (RecordReadError, UnsafePathError) as exc:
-            logger.warning("cannot read %s back from the archive: %s", request.url, exc)
-            return None
-        headers = Headers(list(headed.http_headers))
-        cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
-        return cls(
-            url=request.url,
-            status=headed.http_status or 200,
-            headers=headers,
-            body=body,
-            request=request,
-            flags=flags or [],
-            **extra,
-        )
-
-    def _served_from_archive(self, request: Request) -> Response | None:
-        """When resuming: what this crawl already captured of the URL, read back from its WARC
-        records and flagged `cached` (never archived again); None if it has nothing."""
-        query = ArchivedResponseQuery(records.without_fragment(request.url), self.crawl_id)
-        answers = self.crawler.signals.send_catch_log(
-            sc_signals.archived_response_requested, query=query
-        )
-        answer = next((a for _, a in answers if isinstance(a, ArchivedResponse)), None)
-        if answer is None:
-            return None
-        head, payload = answer.location, answer.payload_location
-        if answer.revisit_profile == "server-not-modified" and payload is not None:
-            head, payload = payload, None  # a 304 stands for its original, headers and all
-        response = self._from_archive(request, head, payload, flags=["cached", ARCHIVED_FLAG])
-        if response is None:
-            return None
-        request.meta[META_RECORD_ID] = answer.record_id
-        request.meta[META_TRUNCATED] = answer.truncated
-        if answer.revisit_profile:
-            request.meta[META_REVISIT] = answer.revisit_profile
-        if answer.has_text:
-            request.meta[META_TEXT_DONE] = True
-        if self.crawler.stats:
-            self.crawler.stats.inc_value("stablecopy/resumed_from_archive")
-        return response
-
     # --- writing ---------------------------------------------------------------------------------
 
     def _exchange(self, request: Request, response: Response) -> records.Exchange:
-        truncated = request.meta.get(META_TRUNCATED)
+        truncated = request.meta.get(meta.TRUNCATED)
         body = response.body
         if truncated == "length" and self.max_response_size:
             body = body[: self.max_response_size]
         elif "dataloss" in response.flags:
             truncated = "disconnect"
-        began = request.meta.get(META_BEGAN)
+        began = request.meta.get(meta.BEGAN)
         if began is None:
             began = _now() - timedelta(seconds=request.meta.get("download_latency", 0.0))
         return records.Exchange(
@@ -395,15 +255,10 @@ class WarcCapture:
             truncated=truncated,
         )
 
-    def _archive(
-        self,
-        request: Request,
-        response: Response,
-        original: PriorCapture | None = None,
-        profile: str | None = None,
-    ) -> Captured:
-        """Write the request record and a response record, or, given an original and a profile,
-        a revisit record standing for the original's payload."""
+    def _archive(self, request: Request, response: Response, decision: Decision) -> Captured:
+        """Write the request record and a response record, or, when the policy decided so, a
+        revisit record standing for the original's payload."""
+        original, profile = decision.original, decision.profile
         exchange = self._exchange(request, response)
         response_id, request_id = records.new_record_id(), records.new_record_id()
         stored = 0 if profile else len(exchange.body)
@@ -463,43 +318,12 @@ class WarcCapture:
         """Archive an extraction: the text as a conversion record, how it was made as metadata."""
         if self.failed:
             return
-        result = text.result
-        now = _now()
         try:
-            warcinfo_id = self.writer.reserve(len(result.text_bytes) + 4096)
-            group = []
-            conversion = None
-            if result.status is ExtractStatus.OK:
-                conversion = records.conversion_record(
-                    text.url, result.text, text.record_id, records.new_record_id(), now, warcinfo_id
-                )
-                group.append(conversion)
-            fields = extraction_fields(
-                result,
-                conversion.payload_digest if conversion else None,
-                conversion.record_id if conversion else None,
-            )
-            metadata = records.metadata_record(
-                text.url, fields, text.record_id, records.new_record_id(), now, warcinfo_id
-            )
-            group.append(metadata)
-            placed = self.writer.write(group)
+            archived, placed = write_text_records(self.writer, text, self._location)
         except OSError as exc:
             self._write_failed(f"archiving the clean text of {text.url}", exc)
             return
         self._count_written(placed)
-        archived = ArchivedText(
-            record_id=text.record_id,
-            url=records.without_fragment(text.url),
-            result=result,
-            text_sha256=label_hex(conversion.payload_digest)
-            if conversion and conversion.payload_digest
-            else None,
-            conversion_record_id=conversion.record_id if conversion else None,
-            conversion=self._location(placed[0]) if conversion else None,
-            metadata_record_id=metadata.record_id,
-            metadata=self._location(placed[-1]),
-        )
         self.crawler.signals.send_catch_log(sc_signals.text_archived, text=archived)
 
     def _location(self, written: Written) -> RecordLocation:

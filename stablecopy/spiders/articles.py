@@ -18,12 +18,7 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
 
-from stablecopy.archive.capture import (
-    META_RECORD_ID,
-    META_REVISIT,
-    META_TEXT_DONE,
-    META_TRUNCATED,
-)
+from stablecopy.archive import meta
 from stablecopy.crawl.addon import run_stored
 from stablecopy.crawl.listings import ListingKind, looks_like_xml, read_listing
 from stablecopy.crawl.seeds import collect_seeds
@@ -183,9 +178,9 @@ class ArticlesSpider(Spider):
         # Clean text only of whole pages (a truncated body would give a truncated article), and
         # only of new content: a revisit's text is its original's, and a resumed crawl's earlier
         # captures keep the text they have.
-        record_id = response.meta.get(META_RECORD_ID)
-        whole = not response.meta.get(META_TRUNCATED)
-        new = not response.meta.get(META_REVISIT) and not response.meta.get(META_TEXT_DONE)
+        record_id = response.meta.get(meta.RECORD_ID)
+        whole = not response.meta.get(meta.TRUNCATED)
+        new = not response.meta.get(meta.REVISIT) and not response.meta.get(meta.TEXT_DONE)
         if not (self.extract and record_id and whole and new and 200 <= response.status < 300):
             return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
