@@ -1,11 +1,15 @@
-"""A crawl row read back: the crawl as stored, and the settings it carries to a process that
+"""Crawl rows read back: the crawl as stored, the crawls still active, and the settings it carries to a process that
 continues it (resume), joins it (a shared crawl's worker) or runs it (a scheduled run on Scrapyd)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from stablecopy.catalog.models import Crawl
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from stablecopy.catalog.models import ACTIVE_STATUSES, Crawl
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 
 # Settings a process takes from where it runs, never from the crawl row it takes up.
@@ -27,6 +31,15 @@ def load_crawl(db_url: str, crawl_id: int) -> Crawl:
             return crawl
     finally:
         engine.dispose()
+
+
+def active_crawls(session: Session) -> Sequence[Crawl]:
+    """The crawls whose process may still be at work (starting or running)."""
+    return session.scalars(select(Crawl).where(Crawl.status.in_(ACTIVE_STATUSES))).all()
+
+
+def latest_crawl_id(session: Session) -> int | None:
+    return session.scalar(select(func.max(Crawl.id)))
 
 
 def carried_settings(crawl: Crawl) -> dict[str, Any]:

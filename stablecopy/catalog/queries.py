@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true, union
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from stablecopy.catalog.keys import catalogued_url, url_key
-from stablecopy.catalog.models import Capture, Extraction, WarcFile
+from stablecopy.catalog.models import Capture, Extraction
 from stablecopy.provenance import shortid
 
 ROWS_PER_FETCH = 1000
@@ -264,29 +264,6 @@ def expected_records(
     yield from heapq.merge(*streams, key=lambda record: (record.warc_file, record.offset))
 
 
-def catalogued_files(session: Session) -> set[str]:
-    """Every WARC path the catalogue mentions (relative to the data directory)."""
-    rows: Iterable[tuple[str | None]] = session.execute(
-        union(
-            select(Capture.warc_file),
-            select(Extraction.conversion_file).where(Extraction.conversion_file.is_not(None)),
-            select(Extraction.metadata_file).where(Extraction.metadata_file.is_not(None)),
-            select(WarcFile.path),
-        )
-    )
-    return {path for (path,) in rows if path}
-
-
-def closed_files(session: Session) -> Sequence[WarcFile]:
-    return session.scalars(select(WarcFile).order_by(WarcFile.path)).all()
-
-
-def unstored_files(session: Session) -> Sequence[WarcFile]:
-    """Closed files with no copy in the store yet, oldest first."""
-    query = select(WarcFile).where(WarcFile.store_uri.is_(None)).order_by(WarcFile.id)
-    return session.scalars(query).all()
-
-
 def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Capture]:
     """The selected captures with their extractions, in file order, streamed."""
     query = (
@@ -342,10 +319,27 @@ def original_capture(session: Session, revisit: CaptureRow) -> CaptureRow | None
     return session.connection().execute(_CAPTURE_BY_ID, {"id": revisit.refers_to_id}).first()
 
 
-def capture_count_in(session: Session, warc_file: str) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(Capture).where(Capture.warc_file == warc_file)
-        )
-        or 0
+def capture_count_and_highest_id(session: Session) -> tuple[int, int]:
+    count, highest = session.execute(select(func.count(Capture.id), func.max(Capture.id))).one()
+    return int(count or 0), int(highest or 0)
+
+
+def short_ids_after(session: Session, after: int) -> Iterable[tuple[str, datetime, str]]:
+    """(citation id, fetch time, URL) of the captures after id `after` that have a citation id,
+    in id order."""
+    rows = session.execute(
+        select(Capture.short_id, Capture.fetched_at, Capture.url)
+        .where(Capture.id > after, Capture.short_id.is_not(None))
+        .order_by(Capture.id)
+    )
+    return ((str(short), moment, url) for short, moment, url in rows)
+
+
+def text_capture_of(session: Session, crawl_id: int, path_suffix: str) -> int | None:
+    """The id of a capture of crawl `crawl_id` whose URL ends with `path_suffix` and that has
+    clean text."""
+    return session.scalar(
+        select(Capture.id)
+        .join(Extraction)
+        .where(Capture.crawl_id == crawl_id, Capture.url.endswith(path_suffix))
     )

@@ -26,7 +26,7 @@ from twisted.internet.task import LoopingCall
 
 from stablecopy import __version__
 from stablecopy import signals as sc_signals
-from stablecopy.catalog import queries
+from stablecopy.catalog import files, queries
 from stablecopy.catalog.history import run_summary, store_summary
 from stablecopy.catalog.keys import url_key
 from stablecopy.catalog.known import KnownKeys
@@ -413,7 +413,7 @@ class CatalogRecorder:
         """Closed files the catalogue knows that have no stored copy yet."""
         if self.failed:
             return []
-        rows = queries.unstored_files(self.session)
+        rows = files.unstored_files(self.session)
         return [
             WarcFileClosed(r.path, r.size, r.sha256, r.records, r.opened_at, r.closed_at)
             for r in rows

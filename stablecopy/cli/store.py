@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stablecopy.catalog import queries
-from stablecopy.catalog.models import WarcFile
+from stablecopy.catalog import files
 from stablecopy.cli.console import err, out
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import existing_catalog, location_options
@@ -67,7 +65,7 @@ def restore_from_store(session: Session, layout: DataLayout) -> int:
     """Fetch into the data directory every stored WARC file it lacks; how many were fetched."""
     restored = 0
     with store_cache() as fetch:
-        for row in session.scalars(select(WarcFile).where(WarcFile.store_uri.is_not(None))):
+        for row in files.stored_files(session):
             target = layout.resolve(row.path)
             if target.exists() or row.store_uri is None:
                 continue
@@ -103,7 +101,7 @@ def upload(store_uri: str, data_dir: Path, db_url: str | None) -> None:
     failed = 0
     engine = existing_catalog(data_dir, db_url)
     with Session(engine) as session:
-        rows = queries.unstored_files(session)
+        rows = files.unstored_files(session)
         for row in rows:
             try:
                 uri = store.upload(layout.resolve(row.path), row.sha256)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stablecopy.archive.fixity import RecordFacts, file_sha256, scan
@@ -29,13 +28,13 @@ from stablecopy.archive.recovery import (
     crawl_id_of,
 )
 from stablecopy.archive.writer import finished_files
+from stablecopy.catalog import files
+from stablecopy.catalog.crawls import active_crawls
 from stablecopy.catalog.models import (
     ACTIVE_STATUSES,
     Capture,
     Crawl,
     CrawlStatus,
-    Extraction,
-    WarcFile,
 )
 from stablecopy.catalog.rows import (
     capture_by_record_id,
@@ -137,7 +136,7 @@ class Repairer:
         the catalogue heard of them, so their last records may lack rows too."""
         if not self.layout.warc_dir.is_dir():
             return []
-        known = set(self.session.scalars(select(WarcFile.path)))
+        known = files.catalogued_paths(self.session)
         found = finished_files(self.layout.warc_dir)
         return [p for p in found if p in closed_now or self.layout.relative(p) not in known]
 
@@ -166,14 +165,8 @@ class Repairer:
             )
 
     def _catalogue_records(self, path: Path, relative: str, crawl_id: int) -> tuple[int, int]:
-        known_captures = set(
-            self.session.scalars(select(Capture.record_id).where(Capture.warc_file == relative))
-        )
-        known_texts = set(
-            self.session.scalars(
-                select(Extraction.metadata_record_id).where(Extraction.metadata_file == relative)
-            )
-        )
+        known_captures = files.capture_record_ids_in(self.session, relative)
+        known_texts = files.text_record_ids_in(self.session, relative)
         pending: dict[str, Capture] = {}
         captured = texts = 0
         for event in archived_events(path, relative):
@@ -205,7 +198,7 @@ class Repairer:
 
     def _mark_dead_crawls(self) -> None:
         now = datetime.now(UTC)
-        for crawl in self.session.scalars(select(Crawl).where(Crawl.status.in_(ACTIVE_STATUSES))):
+        for crawl in active_crawls(self.session):
             if _alive(crawl.worker):
                 continue
             crawl.status = CrawlStatus.INTERRUPTED

@@ -15,22 +15,21 @@ import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from cdxj_indexer.main import CDXJIndexer
-from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from stablecopy import __version__
 from stablecopy.archive.excerpt import write_excerpt
 from stablecopy.archive.fixity import READ_CHUNK
 from stablecopy.archive.writer import WARC_SUFFIX
-from stablecopy.catalog import queries
-from stablecopy.catalog.models import Capture, Extraction
+from stablecopy.catalog import files, queries
+from stablecopy.catalog.models import Capture
 from stablecopy.catalog.queries import CaptureFilter
 from stablecopy.export.cdxj import resolve_not_modified
 from stablecopy.export.jsonl import iso
@@ -54,23 +53,6 @@ class WaczSummary:
     archive_files: list[str] = field(default_factory=list)
     excerpts: int = 0
     size: int = 0
-
-
-def _files_of(session: Session, selection: CaptureFilter) -> list[str]:
-    """Every WARC file holding a record of the selected captures."""
-    where = selection.clause()
-    rows: Iterable[tuple[str | None]] = session.execute(
-        union(
-            select(Capture.warc_file).where(where),
-            select(Extraction.conversion_file)
-            .join(Capture, Capture.id == Extraction.capture_id)
-            .where(where, Extraction.conversion_file.is_not(None)),
-            select(Extraction.metadata_file)
-            .join(Capture, Capture.id == Extraction.capture_id)
-            .where(where, Extraction.metadata_file.is_not(None)),
-        )
-    )
-    return sorted(path for (path,) in rows if path)
 
 
 def _copy(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
@@ -99,13 +81,13 @@ class WaczWriter:
     ) -> WaczSummary:
         summary = WaczSummary(path=output)
         selection = replace(selection, with_originals=True)  # revisits replay from their originals
-        files = _files_of(self.session, selection)
-        if not files:
+        paths = files.files_of(self.session, selection)
+        if not paths:
             raise ExportError("no capture matches: nothing to export")
         output.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=output.parent, prefix=".wacz-") as scratch:
             work = Path(scratch)
-            archive = [self._archive_file(relative, selection, work, summary) for relative in files]
+            archive = [self._archive_file(relative, selection, work, summary) for relative in paths]
             raw_index, index = work / "indexed.cdxj", work / "index.cdxj"
             CDXJIndexer(
                 output=str(raw_index), inputs=[str(p) for _, p in archive], sort=True

@@ -22,6 +22,7 @@ from stablecopy.archive.records import warc_date
 from stablecopy.archive.writer import OPEN_SUFFIX, finished_files
 from stablecopy.catalog import fixity as catalog_fixity
 from stablecopy.catalog import queries
+from stablecopy.catalog.files import catalogued_files, closed_files
 from stablecopy.catalog.models import FixityRun
 from stablecopy.catalog.queries import CaptureFilter, ExpectedRecord
 from stablecopy.labels import sha256_label
@@ -177,7 +178,7 @@ class Verifier:
         self._run: FixityRun | None = None
         self.summary = Summary(kind="records")
         self.fetch: Callable[[str, str], Path | None] | None = None
-        self._stored = {row.path: row.store_uri for row in queries.closed_files(session)}
+        self._stored = {row.path: row.store_uri for row in closed_files(session)}
 
     # --- what to read ----------------------------------------------------------------------------
 
@@ -205,7 +206,7 @@ class Verifier:
         """How much a run will read (for a progress bar's total)."""
         if not selection.everything:
             return 0
-        files = queries.catalogued_files(self.session) | self.files_on_disk()
+        files = catalogued_files(self.session) | self.files_on_disk()
         total = 0
         for relative in files:
             try:
@@ -233,7 +234,7 @@ class Verifier:
         self.summary = Summary(kind="files")
         self._run = catalog_fixity.start_run(self.session, "files", {})
         catalogued = set()
-        for row in queries.closed_files(self.session):
+        for row in closed_files(self.session):
             catalogued.add(row.path)
             self.summary.files += 1
             try:
@@ -277,7 +278,7 @@ class Verifier:
 
     def _verify_everything(self) -> None:
         everything = CaptureFilter()
-        files = sorted(queries.catalogued_files(self.session) | self.files_on_disk())
+        files = sorted(catalogued_files(self.session) | self.files_on_disk())
         for number, relative in enumerate(files):
             self.summary.files += 1
             expected = queries.expected_records(self.session, everything, warc_file=relative)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from stablecopy.catalog.models import Capture
-from stablecopy.catalog.queries import CaptureFilter, captures_by_key
+from stablecopy.catalog.queries import (
+    CaptureFilter,
+    capture_count_and_highest_id,
+    captures_by_key,
+    short_ids_after,
+)
 from stablecopy.export.cdxj import write_cdxj
 from stablecopy.labels import timestamp14
 
@@ -34,8 +38,7 @@ class ReplayIndex:
         self.state: tuple[int, int] = (-1, -1)  # (count, max id) last seen
 
     def _catalogue_state(self, session: Session) -> tuple[int, int]:
-        count, highest = session.execute(select(func.count(Capture.id), func.max(Capture.id))).one()
-        return int(count or 0), int(highest or 0)
+        return capture_count_and_highest_id(session)
 
     def refresh(self) -> bool:
         """Bring the index up to date; True when it changed."""
@@ -76,11 +79,7 @@ class ReplayIndex:
         partial.replace(target)
 
     def _add_short_ids(self, session: Session, after: int, table: Path | None = None) -> None:
-        rows = session.execute(
-            select(Capture.short_id, Capture.fetched_at, Capture.url)
-            .where(Capture.id > after, Capture.short_id.is_not(None))
-            .order_by(Capture.id)
-        )
+        rows = short_ids_after(session, after)
         with sqlite3.connect(table or self.short_ids) as db:
             db.executemany(
                 "INSERT OR REPLACE INTO short_ids VALUES (?, ?, ?)",

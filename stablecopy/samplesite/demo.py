@@ -12,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import func, select
-
-from stablecopy.catalog.models import Capture, Crawl, Extraction
+from stablecopy.catalog.crawls import latest_crawl_id
+from stablecopy.catalog.queries import text_capture_of
 from stablecopy.catalog.session import open_catalog, session_scope
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.pages import EDITED, ROTATING_AD, articles, seed_article
@@ -54,12 +53,8 @@ def main(data_dir: str = "stablecopy-data") -> int:
             return status
         engine = open_catalog(layout.db_url)
         with session_scope(engine) as session:
-            crawl_id = session.scalar(select(func.max(Crawl.id)))
-            article = session.scalar(
-                select(Capture.id)
-                .join(Extraction)
-                .where(Capture.crawl_id == crawl_id, Capture.url.endswith(seed_article().path))
-            )
+            crawl_id = latest_crawl_id(session)
+            article = text_capture_of(session, crawl_id or 0, seed_article().path)
         engine.dispose()
         run("captures", "--crawl", str(crawl_id), "--data-dir", data_dir)
         run("show", str(article), "--data-dir", data_dir)
