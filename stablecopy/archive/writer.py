@@ -174,10 +174,6 @@ class WarcWriter:
         self._serial = 0
         self._file: _OpenFile | None = None
 
-    @property
-    def current_path(self) -> Path | None:
-        return self._file.open_path if self._file else None
-
     def reserve(self, size_hint: int) -> str:
         """Pick the file the next group goes to, for a group of about `size_hint` bytes.
 

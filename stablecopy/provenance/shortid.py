@@ -34,7 +34,3 @@ def normalise(text: str) -> str | None:
         return None
     bare = candidate.replace("-", "")
     return f"{bare[:4]}-{bare[4:]}"
-
-
-def looks_like(text: str) -> bool:
-    return normalise(text) is not None

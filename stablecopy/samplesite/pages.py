@@ -170,7 +170,6 @@ NAV = [("/", "Home"), ("/news/", "News"), ("/world/", "World"), ("/region/", "Re
        ("/about/", "About us")]  # fmt: skip
 SECTIONS = {"news": "News", "world": "World", "region": "Region"}
 NEWSLETTER = "Get the Ledger in your inbox every morning. Sign up for our free newsletter."
-SHARE = "Share this story: Facebook Twitter LinkedIn Email"
 FOOTER = "© 2024 The Loopback Ledger. All rights reserved. Terms of use · Privacy policy · Contact"
 CHROME_STRINGS = (NEWSLETTER, "Sign up for our free newsletter", "Share this story", FOOTER)
 
