@@ -12,7 +12,7 @@ PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench clean services
+.PHONY: demo test test-fast lint bench clean services
 
 # A virtualenv at $(1); on a Debian without python3-venv, install it first.
 define make_venv
@@ -53,11 +53,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check stablecopy tests bench
 	$(BIN)/mypy
 
-# The whole suite twice: catalogues in SQLite files, then in PostgreSQL (a private server the tests
-# start on a free loopback port, and stop). The shared-crawl tests start their own Redis too.
+# Both cores: xdist workers, each with its own servers and ports; a module's tests (and every test
+# of the shared full crawl) stay on one worker, so module fixtures are made once.
+PYTEST := STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# The whole suite with SQLite catalogues, then the tests marked `catalogue` again with PostgreSQL
+# ones (a private server the tests start on a free loopback port, and stop). The shared-crawl tests
+# start their own PostgreSQL and Redis too.
 test: lint $(PYWB_STAMP) services
-	STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest
-	STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest --catalogue=postgresql
+	$(PYTEST)
+	$(PYTEST) --catalogue=postgresql
+
+# The inner loop: SQLite only, nothing that needs a PostgreSQL or Redis server, no lint.
+test-fast: $(STAMP) $(PYWB_STAMP)
+	$(PYTEST) -m "not own_postgres"
 
 # PostgreSQL and Redis servers from Debian's packages, when missing (the tests run them themselves).
 services:

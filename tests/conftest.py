@@ -1,12 +1,22 @@
-"""Fixtures: the sample site on a real loopback server, and one full crawl of it shared by many tests."""
+"""Fixtures: the sample site on a real loopback server, and one full crawl of it shared by many tests.
+
+Also the run's two passes: SQLite catalogues (every test), then PostgreSQL ones (the tests marked
+`catalogue`; a test that opens a catalogue without the mark fails in the SQLite pass), and the
+grouping that keeps each module, and the tests sharing the full crawl, on one xdist worker.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+# What a command prints in-process (tests.helpers.run_cli) is as wide as in a subprocess: rich
+# reads the width once, when the console is made.
+os.environ["COLUMNS"] = "200"
 
 import pytest
 
@@ -18,7 +28,7 @@ from sqlalchemy.orm import Session
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
-from tests import pgcatalogue
+from tests import catalogueprobe, pgcatalogue
 from tests.helpers import FAST, json_lines, run_cli
 from tests.routes import ROUTES, closed_port_url
 from tests.services import PostgresServer
@@ -38,6 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    here = Path(__file__).parent
+    paths = [str(here / "subprocesses"), str(here.parent), os.environ.get("PYTHONPATH", "")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
     if config.getoption("catalogue") != "postgresql":
         os.environ.pop(pgcatalogue.ENV, None)
         return
@@ -52,9 +65,6 @@ def pytest_configure(config: pytest.Config) -> None:
         server = PostgresServer().start()
         _SERVERS.append(server)
         os.environ[pgcatalogue.ENV] = server.url
-    here = Path(__file__).parent
-    paths = [str(here / "pgmode"), str(here.parent), os.environ.get("PYTHONPATH", "")]
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     pgcatalogue.install()
 
 
@@ -64,14 +74,71 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("catalogue") == "postgresql":
-        sqlite = pytest.mark.skip(reason="about the SQLite catalogue file; this pass is PostgreSQL")
-        own = pytest.mark.skip(reason="brings its own PostgreSQL; ran in the SQLite pass")
-        for item in items:
-            if "sqlite_only" in item.keywords:
-                item.add_marker(sqlite)
-            if "own_postgres" in item.keywords:
-                item.add_marker(own)
+    """The PostgreSQL pass runs the tests marked `catalogue`, less those about the SQLite file
+    and those that bring their own server (they ran in the SQLite pass). Under xdist, a module's
+    tests, and every test of the shared full crawl, stay on one worker (`--dist loadgroup`)."""
+    for item in items:
+        shared = "full_crawl" in getattr(item, "fixturenames", ())
+        group = "full_crawl" if shared else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    if config.getoption("catalogue") != "postgresql":
+        return
+    chosen, dropped = [], []
+    for item in items:
+        wanted = "catalogue" in item.keywords
+        if "sqlite_only" in item.keywords or "own_postgres" in item.keywords:
+            wanted = False
+        (chosen if wanted else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = chosen
+
+
+_PROBE_DIR: list[Path] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    """In the SQLite pass, point the catalogue probe at a log of this test's own."""
+    if item.config.getoption("catalogue") != "sqlite":
+        return (yield)
+    if not _PROBE_DIR:
+        _PROBE_DIR.append(Path(tempfile.mkdtemp(prefix="sctest-probe-")))
+    log = _PROBE_DIR[0] / f"{abs(hash(item.nodeid))}.log"
+    log.unlink(missing_ok=True)
+    item.stash[_PROBE_LOG] = str(log)
+    os.environ[catalogueprobe.ENV] = str(log)
+    catalogueprobe.point_at(str(log))
+    try:
+        return (yield)
+    finally:
+        catalogueprobe.point_at(None)
+        os.environ.pop(catalogueprobe.ENV, None)
+
+
+_PROBE_LOG = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test that opened a catalogue without the `catalogue` mark fails at teardown: the
+    PostgreSQL pass would silently leave it out."""
+    report = yield
+    log = item.stash.get(_PROBE_LOG, None)
+    if call.when != "teardown" or log is None:
+        return report
+    if any(mark in item.keywords for mark in ("catalogue", "sqlite_only", "own_postgres")):
+        return report
+    opened = catalogueprobe.opened(log)
+    if opened and report.passed:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{item.nodeid} opened a catalogue ({opened[0]}) but is not marked "
+            "`catalogue`: mark it (pytest.mark.catalogue) so the PostgreSQL pass runs it"
+        )
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +186,7 @@ SEED_FILE = """\
 
 # Awkward servers
 {base}/test/flaky
-{base}/test/stall
+{base}/test/stall?seconds=4
 {base}/test/reset-before-response
 {base}/test/reset-mid-body
 {base}/test/huge

@@ -1,4 +1,4 @@
-"""Shared test helpers: running the CLI as a real process, and reading WARC files without warcio."""
+"""Shared test helpers: running the CLI (in this process or a real one), and reading WARC files without warcio."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,19 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+# Commands that run in the pytest process (click's CliRunner): they start no Twisted reactor, which
+# runs once per process, and no process of their own that outlives them. The rest (crawl, worker,
+# repair, serve, the scheduler) are about processes and run as real ones.
+IN_PROCESS = frozenset({"captures", "show", "cite", "history", "diff", "export", "verify"})
+
 
 def run_cli(*args: str, timeout: float = 300, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """`stablecopy ARGS` in a fresh process (the Twisted reactor runs once per process)."""
+    """`stablecopy ARGS`, in this process for a read-only command, else in a fresh process. Either
+    way without the caller's STABLECOPY_* environment, and giving back exit status, stdout and
+    stderr as a process would."""
+    command = next((arg for arg in args if not arg.startswith("-")), None)
+    if command in IN_PROCESS and not kwargs:
+        return _run_in_process(args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STABLECOPY_")}
     env["COLUMNS"] = "200"
     return subprocess.run(
@@ -28,6 +39,24 @@ def run_cli(*args: str, timeout: float = 300, **kwargs: Any) -> subprocess.Compl
         env=env,
         check=False,
         **kwargs,
+    )
+
+
+def _run_in_process(args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    from click.testing import CliRunner
+
+    from stablecopy.cli import cli
+
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("STABLECOPY_")}
+    result = CliRunner().invoke(cli, list(args), prog_name="stablecopy", env=unset)
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        assert result.exc_info is not None
+        stderr += "Traceback (most recent call last):\n" + "".join(
+            traceback.format_exception(*result.exc_info)
+        )
+    return subprocess.CompletedProcess(
+        ["stablecopy", *args], result.exit_code, result.stdout, stderr
     )
 
 

@@ -1,4 +1,8 @@
-"""Hostile and awkward routes added to the sample site for tests: stalls, resets, flaky 5xx, huge bodies."""
+"""Hostile and awkward routes added to the sample site for tests: stalls, resets, flaky 5xx, huge bodies.
+
+How long `/test/stall` and `/test/slow` take is the test's choice (`?seconds=N`): a stall need only
+outlast the crawl's download timeout, a slow page only keep a download in flight.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ from stablecopy.samplesite.pages import Resource
 from stablecopy.samplesite.server import SiteHandler
 
 HUGE_SIZE = 3_000_000
-STALL_SECONDS = 20
-SLOW_SECONDS = 3
+STALL_SECONDS = 20.0
+SLOW_SECONDS = 3.0
 _hits: Counter[str] = Counter()
 _lock = threading.Lock()
 
@@ -35,20 +39,28 @@ def _reset(handler: SiteHandler) -> None:
     handler.close_connection = True
 
 
+def _seconds(handler: SiteHandler, default: float) -> float:
+    query = parse_qs(urlsplit(handler.path).query)
+    return float(query.get("seconds", [default])[0])
+
+
 def stall(handler: SiteHandler) -> None:
+    """Headers and a first bit of body, then nothing for `?seconds=` (default 20)."""
+    seconds = _seconds(handler, STALL_SECONDS)
     handler.send_response(200)
     handler.send_header("Content-Type", "text/html")
     handler.send_header("Content-Length", "5000")
     handler.end_headers()
     handler.wfile.write(b"<html><body><p>slow")
     handler.wfile.flush()
-    time.sleep(STALL_SECONDS)
+    time.sleep(seconds)
     handler.close_connection = True
 
 
 def slow(handler: SiteHandler) -> None:
-    """A page that takes a few seconds: a download still in flight when a test stops the crawl."""
-    time.sleep(SLOW_SECONDS)
+    """A page that takes `?seconds=` (default 3): a download still in flight when a test stops
+    the crawl."""
+    time.sleep(_seconds(handler, SLOW_SECONDS))
     handler.send_resource(
         Resource(body=b"<html><body><p>Late.</p></body></html>", content_type="text/html")
     )

@@ -40,6 +40,8 @@ from stablecopy.events import Captured, PriorCaptureQuery, RecordLocation
 from stablecopy.layout import DataLayout
 from stablecopy.provenance import shortid
 
+pytestmark = pytest.mark.catalogue
+
 
 def db_url(tmp_path: Path) -> str:
     """This test's catalogue: a SQLite file, or its own database in the PostgreSQL pass."""

@@ -163,6 +163,7 @@ def test_unknown_format_is_refused() -> None:
 # --- the command ----------------------------------------------------------------------------------
 
 
+@pytest.mark.catalogue
 def test_cite_follows_the_recorded_redirect_and_is_stable(full_crawl: CrawlRun) -> None:
     data = str(full_crawl.data_dir)
     old_link = [
@@ -179,6 +180,7 @@ def test_cite_follows_the_recorded_redirect_and_is_stable(full_crawl: CrawlRun) 
     assert "Iran-Backed" in entry.fields_dict["title"].value
 
 
+@pytest.mark.catalogue
 def test_cite_by_citation_id_and_by_time(full_crawl: CrawlRun) -> None:
     data = str(full_crawl.data_dir)
     row = next(r for r in full_crawl.captures_json() if r["title"] and r["status"] == 200)
@@ -200,6 +202,7 @@ def test_cite_by_citation_id_and_by_time(full_crawl: CrawlRun) -> None:
     assert "https://archive.example/news/" in custom.stdout
 
 
+@pytest.mark.catalogue
 def test_cite_says_clearly_when_there_is_nothing_to_cite(
     full_crawl: CrawlRun, tmp_path: Path
 ) -> None:

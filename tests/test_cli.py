@@ -86,6 +86,7 @@ def test_bad_catalogue_url_fails_at_start_with_one_line(tmp_path: Path) -> None:
     assert error_lines(result.stderr) == ["Error: not a database URL: 'x:y'"]
 
 
+@pytest.mark.catalogue
 def test_bad_setting_syntax_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli(
         "crawl", "https://news.example/", "--data-dir", str(tmp_path), "-s", "NOEQUALS"
@@ -103,6 +104,7 @@ def test_reading_a_data_dir_that_has_no_catalogue_says_so(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.catalogue
 def test_show_unknown_capture_is_one_error_line(tmp_path: Path) -> None:
     open_catalog(DataLayout.create(tmp_path).db_url).dispose()
     result = run_cli("show", "999", "--data-dir", str(tmp_path))
@@ -139,6 +141,7 @@ def test_version_is_printed() -> None:
     assert re.match(r"stablecopy, version \d+\.\d+", result.stdout)
 
 
+@pytest.mark.catalogue
 def test_sigterm_stops_cleanly_closing_files_and_marking_the_crawl(
     site: SiteServer, tmp_path: Path
 ) -> None:
@@ -180,6 +183,7 @@ def _file_size_limit() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
 
 
+@pytest.mark.catalogue
 def test_a_failed_warc_write_stops_the_crawl_and_the_exit_status_says_so(
     site: SiteServer, tmp_path: Path
 ) -> None:

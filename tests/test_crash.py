@@ -30,6 +30,8 @@ from stablecopy.samplesite.generated import article_paths, generated_site
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, run_cli
 
+pytestmark = pytest.mark.catalogue
+
 ARTICLES = 300
 SEED = 20261121
 KILLS = 20

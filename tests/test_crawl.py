@@ -24,6 +24,8 @@ from tests.conftest import RESPONSE_LIMIT, CrawlRun
 from tests.helpers import RawRecord, gunzip, json_lines, raw_records, run_cli, warcio_records
 from tests.routes import huge_body
 
+pytestmark = pytest.mark.catalogue
+
 WARC_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 WARC_NAME = re.compile(r"^stablecopy-\d{20}-\d{5}-\d+-[a-z0-9._-]+\.warc\.gz$")
 
@@ -424,10 +426,10 @@ def test_failed_fetches_are_recorded_without_fake_records(
         by_url[failure.url].add(failure.error_type)
         assert failure.message
     assert any("ConnectionRefused" in e for e in by_url[full_crawl.unreachable])
-    assert any("Timeout" in e for e in by_url[site.url("/test/stall")])
+    assert any("Timeout" in e for e in by_url[site.url("/test/stall?seconds=4")])
     assert by_url[site.url("/test/reset-before-response")]
     archived = responses(full_crawl)
-    for url in (full_crawl.unreachable, site.url("/test/stall")):
+    for url in (full_crawl.unreachable, site.url("/test/stall?seconds=4")):
         assert url not in archived
 
 

@@ -26,6 +26,8 @@ from stablecopy.samplesite.generated import generated_site
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, run_cli
 
+pytestmark = pytest.mark.catalogue
+
 ARTICLES = 200
 
 

@@ -21,6 +21,8 @@ from stablecopy.samplesite.server import SiteServer
 from tests.conftest import CrawlRun
 from tests.helpers import FAST, json_lines, peak_rss_kb, raw_records, run_cli
 
+pytestmark = pytest.mark.catalogue
+
 
 def wacz_validate(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -7,6 +7,7 @@ import string
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -60,6 +61,7 @@ def _clean(value: bytes) -> bytes:
         max_size=4,
     )
 )
+@pytest.mark.catalogue
 def test_any_exchange_round_trips_through_warcio_and_the_catalogue(
     tmp_path_factory: object, exchanges: list[tuple[list, list, bytes, int]]
 ) -> None:

@@ -25,6 +25,8 @@ from tests.hostile import (
     bomb_body,
 )
 
+pytestmark = pytest.mark.catalogue
+
 MAX_RESPONSE = 64 * 1024 * 1024  # the default STABLECOPY_MAX_RESPONSE_SIZE
 PEAK_RSS_MB = 450  # about three copies of the largest body kept, plus the crawler itself
 SEEDS = (

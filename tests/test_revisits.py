@@ -36,6 +36,8 @@ from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, RawRecord, json_lines, raw_records, run_cli
 from tests.replay import fetch, serving
 
+pytestmark = pytest.mark.catalogue
+
 PROFILE = "http://netpreserve.org/warc/1.1/revisit/"
 ARTICLES = {article.slug: article.path for article in articles()}
 NEW = new_article().path

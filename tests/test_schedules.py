@@ -134,6 +134,7 @@ def test_cron_is_read_in_its_time_zone_across_daylight_saving() -> None:
 # --- the scheduler on an injected clock ----------------------------------------------------------
 
 
+@pytest.mark.catalogue
 def test_runs_start_when_due_once_each_and_missed_runs_coalesce(
     site: SiteServer, tmp_path: Path
 ) -> None:
@@ -173,10 +174,11 @@ def test_runs_start_when_due_once_each_and_missed_runs_coalesce(
     assert found[1].next_due_at == T0  # paused: never started
 
 
+@pytest.mark.catalogue
 def test_a_lease_left_by_a_killed_scheduler_expires(site: SiteServer, tmp_path: Path) -> None:
     data = tmp_path / "data"
     clock = Clock(T0)
-    add(data, "slow", [site.url("/test/slow")], clock(), every_seconds=3600)
+    add(data, "slow", [site.url("/test/slow?seconds=1")], clock(), every_seconds=3600)
     first = Scheduler(DataLayout.create(data), clock=clock, say=lambda _: None)
     second = Scheduler(DataLayout.create(data), clock=clock, say=lambda _: None)
     try:
@@ -200,10 +202,11 @@ def test_a_lease_left_by_a_killed_scheduler_expires(site: SiteServer, tmp_path: 
     assert crawls[1].id == taken.crawl_id
 
 
+@pytest.mark.catalogue
 def test_an_interrupted_run_is_resumed_not_restarted(site: SiteServer, tmp_path: Path) -> None:
     data = tmp_path / "data"
     clock = Clock(T0)
-    seeds = [site.url("/"), *(site.url(f"/test/slow?n={n}") for n in range(40))]
+    seeds = [site.url("/"), *(site.url(f"/test/slow?n={n}&seconds=1") for n in range(40))]
     add(data, "mixed", seeds, clock(), every_seconds=3600)
     scheduler = Scheduler(DataLayout.create(data), clock=clock, say=lambda _: None)
     try:
@@ -241,6 +244,7 @@ def captures_of(data: Path) -> list[tuple[str, int]]:
 # --- real processes ------------------------------------------------------------------------------
 
 
+@pytest.mark.catalogue
 def test_two_run_due_processes_start_one_run(site: SiteServer, tmp_path: Path) -> None:
     data = tmp_path / "data"
     add(data, "slow", [site.url("/test/slow")], datetime.now(UTC), every_seconds=3600)
@@ -259,6 +263,7 @@ def test_two_run_due_processes_start_one_run(site: SiteServer, tmp_path: Path) -
     assert "No schedule is due." in said
 
 
+@pytest.mark.catalogue
 def test_two_schedulers_on_one_catalogue_start_one_run(site: SiteServer, tmp_path: Path) -> None:
     data = tmp_path / "data"
     add(data, "slow", [site.url("/test/slow")], datetime.now(UTC), every_seconds=3600)
@@ -283,6 +288,7 @@ def test_two_schedulers_on_one_catalogue_start_one_run(site: SiteServer, tmp_pat
     assert found[0].next_due_at > datetime.now(UTC)
 
 
+@pytest.mark.catalogue
 def test_sigterm_stops_the_scheduler_and_its_crawl_cleanly(
     site: SiteServer, tmp_path: Path
 ) -> None:
@@ -336,6 +342,7 @@ def webhook() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.mark.catalogue
 def test_a_run_notifies_a_webhook_and_a_command(
     site: SiteServer, tmp_path: Path, webhook: str
 ) -> None:
@@ -364,6 +371,7 @@ def test_a_run_notifies_a_webhook_and_a_command(
     assert "notify command exited 3" in again.stderr
 
 
+@pytest.mark.catalogue
 def test_schedule_commands(site: SiteServer, tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     seeds = tmp_path / "seeds.txt"

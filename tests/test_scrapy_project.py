@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from stablecopy.archive.writer import OPEN_SUFFIX
@@ -38,6 +39,7 @@ def test_scrapy_list_names_the_articles_spider() -> None:
     assert result.stdout.split() == ["articles"]
 
 
+@pytest.mark.catalogue
 def test_scrapy_crawl_with_spider_arguments_archives_and_catalogues(
     site: SiteServer, tmp_path: Path
 ) -> None:
@@ -59,6 +61,7 @@ def test_scrapy_crawl_with_spider_arguments_archives_and_catalogues(
     assert site.url("/robots.txt") in urls
 
 
+@pytest.mark.catalogue
 def test_scrapy_crawl_first_repairs_what_a_killed_crawl_left_open(
     site: SiteServer, tmp_path: Path
 ) -> None:

@@ -26,6 +26,8 @@ from tests.helpers import run_cli
 from tests.services import ScrapydServer, free_port
 from tests.test_schedules import add, rows
 
+pytestmark = pytest.mark.catalogue
+
 
 @pytest.fixture(scope="module")
 def scrapyd() -> Iterator[ScrapydServer]:

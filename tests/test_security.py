@@ -20,6 +20,8 @@ from tests.helpers import FAST, raw_records, run_cli
 from tests.pgcatalogue import copy_data_dir
 from tests.replay import pywb
 
+pytestmark = pytest.mark.catalogue
+
 SECRET = "outside-the-data-directory: do not read me"
 
 

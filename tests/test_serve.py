@@ -20,6 +20,8 @@ from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, json_lines, run_cli
 from tests.replay import Replay, fetch, serving
 
+pytestmark = pytest.mark.catalogue
+
 ARTICLE = seed_article().path
 
 

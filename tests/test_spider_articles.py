@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from stablecopy.catalog.models import Capture, Extraction
@@ -12,6 +13,8 @@ from stablecopy.layout import DataLayout
 from stablecopy.samplesite.pages import articles
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, raw_records, run_cli
+
+pytestmark = pytest.mark.catalogue
 
 ARTICLES = [a.path for a in articles()]
 

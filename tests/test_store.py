@@ -24,6 +24,8 @@ from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, run_cli
 from tests.services import S3Server
 
+pytestmark = pytest.mark.catalogue
+
 
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[S3Server]:

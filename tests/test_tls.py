@@ -19,6 +19,8 @@ from stablecopy.samplesite.pages import articles
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, raw_records, run_cli
 
+pytestmark = pytest.mark.catalogue
+
 
 def self_signed(folder: Path) -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())

@@ -31,6 +31,8 @@ from tests.conftest import CrawlRun
 from tests.helpers import FAST, json_lines, peak_rss_kb, run_cli
 from tests.pgcatalogue import copy_data_dir
 
+pytestmark = pytest.mark.catalogue
+
 ARTICLE = "/news/2023/iran-backed-and-us-backed-forces-fighting-in-eastern-syria.html"
 
 
