@@ -55,7 +55,7 @@ lint: $(STAMP)
 
 # Both cores: xdist workers, each with its own servers and ports; a module's tests (and every test
 # of the shared full crawl) stay on one worker, so module fixtures are made once.
-PYTEST := STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadgroup
+PYTEST := STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10
 
 # The whole suite with SQLite catalogues, then the tests marked `catalogue` again with PostgreSQL
 # ones (a private server the tests start on a free loopback port, and stop). The shared-crawl tests

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
-from tests import catalogueprobe, pgcatalogue
+from tests import catalogueprobe, pgcatalogue, warmed
 from tests.helpers import FAST, json_lines, run_cli
 from tests.routes import ROUTES, closed_port_url
 from tests.services import PostgresServer
@@ -66,6 +66,14 @@ def pytest_configure(config: pytest.Config) -> None:
         _SERVERS.append(server)
         os.environ[pgcatalogue.ENV] = server.url
     pgcatalogue.install()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Where tests run (not in xdist's controller), start the warmed forkserver of the CLI's
+    processes now, before anything else starts one without the crawl's modules."""
+    if not hasattr(session.config, "workerinput") and session.config.getoption("numprocesses", 0):
+        return
+    warmed.start()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from tests import warmed
+
 # Commands that run in the pytest process (click's CliRunner): they start no Twisted reactor, which
 # runs once per process, and no process of their own that outlives them. The rest (crawl, worker,
 # repair, serve, the scheduler) are about processes and run as real ones.
@@ -23,14 +25,16 @@ IN_PROCESS = frozenset({"captures", "show", "cite", "history", "diff", "export",
 
 
 def run_cli(*args: str, timeout: float = 300, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    """`stablecopy ARGS`, in this process for a read-only command, else in a fresh process. Either
-    way without the caller's STABLECOPY_* environment, and giving back exit status, stdout and
-    stderr as a process would."""
+    """`stablecopy ARGS`, in this process for a read-only command, else in a process of its own
+    (forked from a warmed one: tests/warmed.py). Either way without the caller's STABLECOPY_*
+    environment, and giving back exit status, stdout and stderr as a process would."""
     command = next((arg for arg in args if not arg.startswith("-")), None)
     if command in IN_PROCESS and not kwargs:
         return _run_in_process(args)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STABLECOPY_")}
     env["COLUMNS"] = "200"
+    if set(kwargs) <= {"cwd"}:
+        return warmed.run(args, env, kwargs.get("cwd"), timeout)
     return subprocess.run(
         [sys.executable, "-m", "stablecopy", *args],
         capture_output=True,
