@@ -90,10 +90,12 @@ def test_a_crawl_with_its_frontier_mostly_on_disk_captures_the_same_pages(tmp_pa
     with SiteServer(resources=lambda base: generated_site(base, 300, 2000)) as site:
         for limit in ("100000", "3"):
             data = tmp_path / f"data-{limit}"
-            # The frontier is the point, not clean text: capture only.
+            # The frontier is the point, not clean text nor politeness: capture only, and as
+            # many requests at once as the queue can feed.
             done = run_cli("crawl", site.url("/"), "--follow", "--depth", "3", "--data-dir",
                            str(data), *FAST, "-s", f"STABLECOPY_FRONTIER_IN_MEMORY={limit}",
-                           "-s", "STABLECOPY_EXTRACT_ENABLED=False")  # fmt: skip
+                           "-s", "STABLECOPY_EXTRACT_ENABLED=False",
+                           "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16")  # fmt: skip
             assert done.returncode == 0, done.stderr
             listed = json_lines(run_cli("captures", "--json", "--data-dir", str(data)).stdout)
             captured.append(sorted(str(capture["url"]) for capture in listed))
