@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ os.environ["COLUMNS"] = "200"
 import pytest
 
 pytest.register_assert_rewrite("tests.helpers")
+pytest_plugins = ["tests.catalogueguard", "pytester"]
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from stablecopy.catalog.session import open_catalog
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
-from tests import catalogueprobe, pgcatalogue, warmed
+from tests import pgcatalogue, warmed
 from tests.helpers import FAST, json_lines, run_cli
 from tests.routes import ROUTES, closed_port_url
 from tests.services import PostgresServer
@@ -100,53 +100,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = chosen
-
-
-_PROBE_DIR: list[Path] = []
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
-    """In the SQLite pass, point the catalogue probe at a log of this test's own."""
-    if item.config.getoption("catalogue") != "sqlite":
-        return (yield)
-    if not _PROBE_DIR:
-        _PROBE_DIR.append(Path(tempfile.mkdtemp(prefix="sctest-probe-")))
-    log = _PROBE_DIR[0] / f"{abs(hash(item.nodeid))}.log"
-    log.unlink(missing_ok=True)
-    item.stash[_PROBE_LOG] = str(log)
-    os.environ[catalogueprobe.ENV] = str(log)
-    catalogueprobe.point_at(str(log))
-    try:
-        return (yield)
-    finally:
-        catalogueprobe.point_at(None)
-        os.environ.pop(catalogueprobe.ENV, None)
-
-
-_PROBE_LOG = pytest.StashKey[str]()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A test that opened a catalogue without the `catalogue` mark fails at teardown: the
-    PostgreSQL pass would silently leave it out."""
-    report = yield
-    log = item.stash.get(_PROBE_LOG, None)
-    if call.when != "teardown" or log is None:
-        return report
-    if any(mark in item.keywords for mark in ("catalogue", "sqlite_only", "own_postgres")):
-        return report
-    opened = catalogueprobe.opened(log)
-    if opened and report.passed:
-        report.outcome = "failed"
-        report.longrepr = (
-            f"{item.nodeid} opened a catalogue ({opened[0]}) but is not marked "
-            "`catalogue`: mark it (pytest.mark.catalogue) so the PostgreSQL pass runs it"
-        )
-    return report
 
 
 @pytest.fixture(scope="session")
