@@ -11,9 +11,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from stablecopy.catalog.fitting import fit_row
 from stablecopy.catalog.types import UTCDateTime
 
 NAMING = {
@@ -45,6 +57,11 @@ ACTIVE_STATUSES = (CrawlStatus.STARTING, CrawlStatus.RUNNING)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+# Whatever a server sent fits the catalogue (catalog/fitting.py): every table, inserts and updates.
+event.listen(Base, "before_insert", fit_row, propagate=True)
+event.listen(Base, "before_update", fit_row, propagate=True)
 
 
 class Crawl(Base):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from stablecopy.archive.fixity import RecordFacts, file_sha256, scan
@@ -96,7 +97,16 @@ class Repairer:
     def run(self) -> RepairReport:
         closed_now = self._close_abandoned()
         for path in self._uncatalogued_files(closed_now):
-            self._catalogue(path)
+            try:
+                self._catalogue(path)
+            except SQLAlchemyError as exc:  # one file the catalogue refuses blocks no other
+                self.session.rollback()
+                self.report.problems += 1
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                self.report.lines.append(
+                    f"Could not catalogue {self.layout.relative(path)}: {reason}. Its records "
+                    "stay in the file; `stablecopy verify` lists them."
+                )
         self._mark_dead_crawls()
         for spill_dir in remove_abandoned(self.layout.tmp_dir):
             self.report.lines.append(
