@@ -61,8 +61,8 @@ class Crew:
         self.timeout = settings.getfloat("STABLECOPY_WORKER_TIMEOUT")
         self.state = ""
         self.scheduler: SharedScheduler | None = None
-        self._taken: dict[int, str] = {}  # id(request) → fingerprint
-        self._archived: list[str] = []  # fingerprints whose records await the next commit
+        self._taken: dict[int, str] = {}  # id(request) → its field in the in-flight hash
+        self._archived: list[str] = []  # fields whose records await the next commit
         self._heartbeat = LoopingCall(self._beat)
         self._heartbeat_every = settings.getfloat("STABLECOPY_WORKER_HEARTBEAT")
 
@@ -94,11 +94,15 @@ class Crew:
         if self.state != BUSY:
             self._announce(BUSY)
 
-    def took(self, request: Request, encoded: bytes) -> None:
-        assert self.scheduler is not None
-        fingerprint = self.scheduler.df.request_fingerprint(request)
-        self._taken[id(request)] = fingerprint
-        self.redis.hset(self.keys.inflight(self.name), fingerprint, encoded)
+    @property
+    def inflight_key(self) -> str:
+        """This worker's in-flight hash: the requests it took, until their records are durable."""
+        return self.keys.inflight(self.name)
+
+    def took(self, request: Request, held: str) -> None:
+        """`request` was taken and noted in the in-flight hash under `held` (by the scheduler's
+        one Redis script, so that no kill can fall between the two)."""
+        self._taken[id(request)] = held
 
     def request_left_downloader(self, request: Request, spider: Spider) -> None:
         fingerprint = self._taken.pop(id(request), None)

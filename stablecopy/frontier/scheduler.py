@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,28 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# Take the first request of the queue and note it in this worker's in-flight hash, in one step:
+# a worker killed between a pop and its note would lose the request for good.
+_TAKE = """
+local top = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #top == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+redis.call('HSET', KEYS[2], redis.sha1hex(top[1]), top[1])
+return top[1]
+"""
+
+
+def held_key(encoded: bytes) -> str:
+    """The field of a taken request in an in-flight hash (the script's sha1hex of its bytes)."""
+    return hashlib.sha1(encoded, usedforsecurity=False).hexdigest()
+
+
 class SharedScheduler(Scheduler):
     """Pulls from the crawl's Redis queue, filters through its Redis duplicate filter.
 
-    Every request taken is also written to this worker's in-flight hash (see Crew), so that if the
-    worker dies before its records are durable, another worker puts the request back in the queue.
+    Every request taken is noted in this worker's in-flight hash in the same Redis script that
+    takes it (see Crew), so that if the worker dies before its records are durable, another worker
+    puts the request back in the queue.
     """
 
     crew: Crew | None = None
@@ -62,20 +80,18 @@ class SharedScheduler(Scheduler):
         return True
 
     def next_request(self) -> Request | None:
-        if self.crew is not None:
-            self.crew.working()  # before the pop: nobody may see an empty queue and us idle
-        request: Request | None = self.queue.pop(self.idle_before_close)
-        if request is None:
+        if self.crew is None:
+            popped: Request | None = self.queue.pop(self.idle_before_close)
+            return popped
+        self.crew.working()  # before the pop: nobody may see an empty queue and us idle
+        encoded = self.server.eval(_TAKE, 2, self.queue.key, self.crew.inflight_key)
+        if not encoded:
             return None
+        request: Request = self.queue._decode_request(encoded)
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
-        if self.crew is not None:
-            self.crew.took(request, self.encode(request))
+        self.crew.took(request, held_key(encoded))
         return request
-
-    def encode(self, request: Request) -> bytes:
-        encoded: bytes = self.queue._encode_request(request)
-        return encoded
 
     def push_encoded(self, encoded: Any) -> None:
         """Put back a request as another worker had taken it (front of the queue)."""

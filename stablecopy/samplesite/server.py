@@ -25,9 +25,6 @@ CHUNK = 1024
 
 class SiteHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # TCP_NODELAY, as nginx sets on keep-alive connections: a body sent after its headers is not
-    # held back waiting for the client's delayed ACK (40 ms a response on loopback).
-    disable_nagle_algorithm = True
     server: SiteHTTPServer
 
     def do_GET(self) -> None:
