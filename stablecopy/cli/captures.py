@@ -9,7 +9,7 @@ import click
 
 from stablecopy.catalog import queries
 from stablecopy.catalog.fixity import capture_history
-from stablecopy.cli.console import captures_table, out, print_provenance
+from stablecopy.cli.console import captures_table, out, print_provenance, shown
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options
 from stablecopy.export.jsonl import capture_json
@@ -58,6 +58,6 @@ def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None
             print_provenance(capture, layout, str(capture_history(session, capture.id)))
             return
         try:
-            click.echo(archived_text(layout, capture))
+            click.echo(shown(archived_text(layout, capture), lines=True))
         except TextUnavailable as exc:
             raise click.ClickException(str(exc)) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from stablecopy.catalog.history import PAGE_COUNTS, RunSummary
 from stablecopy.catalog.models import Capture
@@ -30,6 +32,31 @@ from stablecopy.layout import DataLayout, UnsafePathError
 if TYPE_CHECKING:
     from stablecopy.crawl.runner import CrawlOutcome
     from stablecopy.provenance.verifier import Summary
+
+# What a server sent (URLs, titles, headers, clean text) reaches a person's terminal only with its
+# control characters made visible: C0 and C1 controls (ESC among them: no escape sequence of a
+# server's runs in the reader's terminal) and the bidirectional overrides that reorder a line.
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_UNSAFE_IN_TEXT = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_IN_LINE = re.compile(f"[{_UNSAFE}\t\n]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(value: object, lines: bool = False) -> str:
+    """`value` safe to print for people: control characters as visible escapes (`\\x1b`); with
+    `lines`, newlines and tabs are kept (a clean text, a citation)."""
+    text = "" if value is None else str(value)
+    return (_UNSAFE_IN_TEXT if lines else _UNSAFE_IN_LINE).sub(_visible, text)
+
+
+def cell(value: object) -> Text:
+    """A table cell from archived data: escaped, and never read as rich markup."""
+    return Text(shown(value))
+
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -129,7 +156,7 @@ def captures_table(rows: Sequence[Capture]) -> Table:
         if with_titles:
             extraction = capture.payload_capture.extraction
             cells.append((extraction.title or "") if extraction else "")
-        table.add_row(*cells)
+        table.add_row(*map(cell, cells))
     return table
 
 
@@ -162,7 +189,7 @@ def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
     fields["fixity"] = fixity
     width = max(len(key) for key in fields)
     for key, value in fields.items():
-        out.print(f"{key:<{width}}  {'' if value is None else value}")
+        out.print(f"{key:<{width}}  {shown(value)}", markup=False, highlight=False)
 
 
 def progress() -> Progress:

@@ -13,7 +13,7 @@ from rich.table import Table
 from stablecopy.catalog import queries
 from stablecopy.catalog.history import FAILED, HistoryEntry, url_history
 from stablecopy.catalog.models import Capture
-from stablecopy.cli.console import out
+from stablecopy.cli.console import cell, out, shown
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, utc
 from stablecopy.export.jsonl import iso
@@ -56,7 +56,7 @@ def _history_table(entries: list[HistoryEntry]) -> Table:
         when = entry.at.strftime("%Y-%m-%d %H:%M:%S")
         if capture is None:
             error = entry.failure.error_type if entry.failure else ""
-            table.add_row(when, "-", "-", "-", "-", f"{FAILED} ({error})")
+            table.add_row(when, "-", "-", "-", "-", cell(f"{FAILED} ({error})"))
             continue
         status = str(capture.status)
         if capture.record_type == "revisit":
@@ -67,7 +67,7 @@ def _history_table(entries: list[HistoryEntry]) -> Table:
             status,
             _short(capture.payload_sha256),
             _short(entry.text_sha256),
-            entry.change,
+            cell(entry.change),
         )
     return table
 
@@ -157,7 +157,7 @@ def diff(
             return f"{url} captured {iso(capture.fetched_at)} ({capture.short_id})"
 
         if old_text == new_text:
-            click.echo(f"The clean text is the same in {label(older)} and {label(newer)}.")
+            click.echo(shown(f"The clean text is the same in {label(older)} and {label(newer)}."))
             return
         lines = difflib.unified_diff(
             old_text.splitlines(),
@@ -170,4 +170,4 @@ def diff(
         colors = {"+": "green", "-": "red", "@": "cyan"}
         for line in lines:
             color = None if line.startswith(("+++", "---")) else colors.get(line[:1])
-            click.echo(click.style(line, fg=color) if color else line)
+            click.echo(click.style(shown(line), fg=color) if color else shown(line))

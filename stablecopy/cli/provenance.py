@@ -8,6 +8,7 @@ import click
 
 from stablecopy.catalog import queries
 from stablecopy.catalog.models import Capture
+from stablecopy.cli.console import shown
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, replay_options, utc
 from stablecopy.provenance.citation import FORMATS, CitationFacts, render
@@ -65,4 +66,4 @@ def cite(
             missing = f"no capture of {url}"
         if capture is None:
             raise click.ClickException(missing)
-        click.echo(render(citation_facts(capture, base_url, collection), fmt))
+        click.echo(shown(render(citation_facts(capture, base_url, collection), fmt), lines=True))
