@@ -22,6 +22,7 @@ from stablecopy.cli import cli
 from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, raw_records, run_cli
+from tests.routes import closed_port_url
 
 README = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
 
@@ -237,3 +238,23 @@ def test_every_command_is_found_where_the_group_looks_for_it() -> None:
         importlib.import_module(f"stablecopy.cli.{module.name}")
     defined = {name: command.callback.__module__ for name, command in cli.commands.items()}
     assert defined == {name: f"stablecopy.cli.{module}" for name, module in COMMANDS.items()}
+
+
+@pytest.mark.catalogue
+def test_a_crawl_that_archived_no_page_is_not_a_success(site: SiteServer, tmp_path: Path) -> None:
+    """Refused connections, or every seed disallowed by robots.txt: the crawl finishes, says
+    what happened in one line, and exits 1."""
+    refused = closed_port_url()
+    for seeds, why in (
+        ([refused], "2 fetch(es) without an answer"),  # robots.txt and the page
+        ([site.url("/private/staff-only.html")], "1 request(s) disallowed by robots.txt"),
+    ):
+        data = tmp_path / f"data-{len(why)}"
+        done = run_cli("crawl", *seeds, "--data-dir", str(data), *FAST, "-s", "RETRY_TIMES=0")
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        (line,) = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+        assert line.startswith("Error: no page was archived: ")
+        assert why in line
+    page = run_cli("crawl", site.url("/about/"), "--data-dir", str(tmp_path / "ok"), *FAST)
+    assert page.returncode == 0, page.stderr  # one page is enough

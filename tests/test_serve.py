@@ -134,7 +134,8 @@ def test_a_crawl_never_fetches_its_own_replay_server(replay: Served) -> None:
     alias = own.replace("127.0.0.1", "localhost")
     before = {c["url"] for c in replay.captures()}
     crawled = run_cli("crawl", own, alias, "--data-dir", str(replay.data), *FAST)
-    assert crawled.returncode == 0, crawled.stderr
+    assert crawled.returncode == 1, crawled.stderr  # refused, so nothing archived: no success
+    assert "Error: no page was archived" in crawled.stderr
     assert f"not crawling {own}: it is this archive's own replay server" in crawled.stderr
     assert f"not crawling {alias}" in crawled.stderr
     listed = json_lines(run_cli("captures", "--json", "--data-dir", str(replay.data)).stdout)

@@ -285,7 +285,29 @@ def test_filtered_runs_check_only_what_was_asked(page_only: Path, tmp_path: Path
     robots = capture.url.split("/news/")[0] + "/robots.txt"
     assert verify(data, "--url", robots)[0] == 0
     assert verify(data, "--crawl", "1", "--since", "2000-01-01")[0] == 1
-    assert verify(data, "--since", "2999-01-01")[2]["captures"] == 0
+    nothing, _, summary = verify(data, "--since", "2999-01-01")
+    assert (nothing, summary["captures"]) == (1, 0)  # nothing matched: not a success
+
+
+def test_nothing_selected_is_an_error_never_an_empty_success(
+    page_only: Path, tmp_path: Path
+) -> None:
+    """`--crawl 999` names no crawl; a selection that matches nothing verified nothing: neither
+    may look like "all intact" or an empty table."""
+    data = str(page_only)
+    for command in (
+        ("captures",),
+        ("verify",),
+        ("export", "--jsonl", str(tmp_path / "out.jsonl")),
+    ):
+        done = run_cli(*command, "--crawl", "999", "--data-dir", data)
+        assert done.returncode == 1, command
+        assert done.stderr.strip() == "Error: there is no crawl 999 in this catalogue", command
+    assert not (tmp_path / "out.jsonl").exists()
+    nothing = run_cli("verify", "--since", "2999-01-01", "--data-dir", data)
+    assert nothing.returncode == 1
+    assert "Error: no capture matches: nothing was verified" in nothing.stderr
+    assert "all intact" not in nothing.stderr
 
 
 def test_whole_files_are_checked_against_the_checksum_taken_at_close(

@@ -38,6 +38,10 @@ def active_crawls(session: Session) -> Sequence[Crawl]:
     return session.scalars(select(Crawl).where(Crawl.status.in_(ACTIVE_STATUSES))).all()
 
 
+def crawl_exists(session: Session, crawl_id: int) -> bool:
+    return session.get(Crawl, crawl_id) is not None
+
+
 def latest_crawl_id(session: Session) -> int | None:
     return session.scalar(select(func.max(Crawl.id)))
 

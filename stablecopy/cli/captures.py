@@ -11,7 +11,7 @@ from stablecopy.catalog import queries
 from stablecopy.catalog.fixity import capture_history
 from stablecopy.cli.console import captures_table, out, print_provenance, shown
 from stablecopy.cli.group import cli
-from stablecopy.cli.options import catalog, location_options
+from stablecopy.cli.options import catalog, location_options, require_crawl
 from stablecopy.export.jsonl import capture_json
 from stablecopy.layout import DataLayout
 
@@ -32,6 +32,7 @@ def captures(
 ) -> None:
     """List captures: when, what status, how big, which URL, and the title of its clean text."""
     with catalog(data_dir, db_url) as session:
+        require_crawl(session, crawl_id)
         rows = queries.list_captures(session, url=url, crawl_id=crawl_id, limit=limit)
         if as_json:
             for capture in rows:

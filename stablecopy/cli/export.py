@@ -9,7 +9,7 @@ import click
 from stablecopy.catalog import queries
 from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
-from stablecopy.cli.options import catalog, location_options, utc
+from stablecopy.cli.options import catalog, location_options, require_crawl, utc
 from stablecopy.layout import DataLayout
 
 
@@ -68,6 +68,7 @@ def export(
     )
     layout = DataLayout.create(data_dir, db_url)
     with catalog(data_dir, db_url) as session:
+        require_crawl(session, crawl_id)
         if wacz_path is not None:
             try:
                 summary = WaczWriter(session, layout).write(selection, wacz_path, title=title)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from stablecopy.cli.group import cli
-from stablecopy.cli.options import catalog, location_options, utc
+from stablecopy.cli.options import catalog, location_options, require_crawl, utc
 from stablecopy.layout import DataLayout
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def _verify(
             err.print(str(finding), markup=False)
 
     with catalog(layout.root, db_url) as session, progress() as bar, store_cache() as fetch:
+        require_crawl(session, crawl_id)
         verifier = Verifier(session, layout, on_finding=report, readers=readers)
         verifier.fetch = fetch
         total = verifier.total_bytes(selection) if not whole_files else None
@@ -97,6 +98,10 @@ def _verify(
         started = time.monotonic()
         summary = verifier.verify_files() if whole_files else verifier.verify_records(selection)
         elapsed = max(time.monotonic() - started, 1e-6)
-    print_verify_summary(summary, elapsed, as_json)
+    nothing = not whole_files and not selection.everything and not summary.captures
+    if as_json or not nothing:  # "all intact" of nothing would read as a success
+        print_verify_summary(summary, elapsed, as_json)
     if not summary.intact:
         sys.exit(1)
+    if nothing:
+        raise click.ClickException("no capture matches: nothing was verified")

@@ -96,6 +96,14 @@ def catalog(data_dir: Path, db_url: str | None) -> Iterator[Session]:
         engine.dispose()
 
 
+def require_crawl(session: Session, crawl_id: int | None) -> None:
+    """A one-line error when `--crawl ID` names no crawl: an empty answer would look like one."""
+    from stablecopy.catalog.crawls import crawl_exists
+
+    if crawl_id is not None and not crawl_exists(session, crawl_id):
+        raise click.ClickException(f"there is no crawl {crawl_id} in this catalogue")
+
+
 def utc(value: str | None) -> datetime | None:
     """A date or datetime given on the command line, as aware UTC (naive means UTC)."""
     if value is None:

@@ -68,3 +68,10 @@ def run_and_report(layout: DataLayout, settings: dict[str, Any], verbose: bool) 
         raise click.ClickException(failure_line(outcome))
     if outcome.interrupted:
         sys.exit(INTERRUPTED)
+    if outcome.archived_no_page:
+        raise click.ClickException(
+            f"no page was archived: {outcome.stat('stablecopy/pages/failed')} failed, "
+            f"{outcome.stat('stablecopy/fetch_failures')} fetch(es) without an answer, "
+            f"{outcome.stat('robotstxt/forbidden')} request(s) disallowed by robots.txt "
+            f"(the log says which: {log_file})"
+        )

@@ -70,6 +70,15 @@ class CrawlOutcome:
     def interrupted(self) -> bool:
         return self.reason == "shutdown"
 
+    @property
+    def archived_no_page(self) -> bool:
+        """The crawl ran to its end and not one page came back whole (refused connections, no
+        such host, every seed disallowed by robots.txt, only errors): nothing done, no success."""
+        if "stablecopy/pages/new" not in self.stats or self.interrupted:
+            return False
+        whole = sum(self.stat(f"stablecopy/pages/{k}") for k in ("new", "changed", "unchanged"))
+        return whole == 0
+
 
 def _stop_thread_pool() -> None:
     """Stop the reactor's thread pool even if shutdown was cut short (a closed console, say):
