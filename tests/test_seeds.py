@@ -83,3 +83,17 @@ def test_seeds_from_arguments_and_files_are_merged_without_repeats(tmp_path: Pat
     good, problems = collect_seeds(["https://b.example/", "nope"], [str(seeds)])
     assert good == ["https://b.example/", "https://a.example/"]
     assert len(problems) == 1
+
+
+def test_a_byte_order_mark_and_a_line_that_is_not_utf8_spoil_nothing_else(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_bytes(
+        b"\xef\xbb\xbfhttps://first.example/\n"
+        b"https://caf\xe9.example/menu\n"  # Latin-1, not UTF-8
+        b"https://third.example/story\r\n"
+    )
+    good, problems = read_seed_file(seeds)
+    assert good == ["https://first.example/", "https://third.example/story"]
+    (problem,) = problems
+    assert (problem.line, problem.reason) == (2, "not UTF-8 (byte 12 of the line)")
+    assert problem.text == "https://caf\\xe9.example/menu"

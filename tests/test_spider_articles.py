@@ -77,3 +77,12 @@ def test_follow_two_hops_reaches_links_of_linked_pages(site: SiteServer, tmp_pat
     assert "/news/" in urls  # one hop: the navigation
     assert set(ARTICLES) <= urls  # two hops: the section pages' teasers
     assert not any(u.startswith("/private/") for u in urls)  # robots.txt still rules
+
+
+def test_seeds_scrapy_would_take_for_one_another_are_each_fetched(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    """Query in another order, dot segments: a seed list is the user's explicit word."""
+    seeds = ["/news/?page=2&sort=new", "/news/?sort=new&page=2", "/news/", "/news/./"]
+    urls = crawled(site, tmp_path, *(site.url(path) for path in seeds))
+    assert set(seeds) <= urls

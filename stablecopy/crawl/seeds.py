@@ -5,6 +5,7 @@ A bad line is a SeedProblem naming the file and line, never an exception: the ot
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,8 @@ def check_seeds(
     return _sort(((None, url.strip()) for url in urls), source)
 
 
-def _seed_lines(lines: Iterable[str]) -> Iterable[tuple[int | None, str]]:
-    for number, raw in enumerate(lines, start=1):
+def _seed_lines(lines: Iterable[tuple[int, str]]) -> Iterable[tuple[int | None, str]]:
+    for number, raw in lines:
         # A comment is a line starting with '#', or ' #...' after a URL (a URL's own #fragment stays).
         text = raw.split(" #", 1)[0].split("\t#", 1)[0].strip()
         if text and not text.startswith("#"):
@@ -79,13 +80,25 @@ def _seed_lines(lines: Iterable[str]) -> Iterable[tuple[int | None, str]]:
 
 
 def read_seed_file(path: str | Path) -> tuple[list[str], list[SeedProblem]]:
-    """The URLs of a seed file, and the problems with its other lines."""
+    """The URLs of a seed file, and the problems with its other lines. The file is UTF-8 (a
+    byte-order mark is allowed); a line that is not is a problem of its own, never the file's."""
     source = str(path)
     try:
-        lines = Path(path).read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        data = Path(path).read_bytes()
+    except OSError as exc:
         return [], [SeedProblem(source, None, "", f"cannot read the seed file ({exc})")]
-    return _sort(_seed_lines(lines), source)
+    lines: list[tuple[int, str]] = []
+    problems: list[SeedProblem] = []
+    for number, raw in enumerate(data.removeprefix(codecs.BOM_UTF8).splitlines(), start=1):
+        try:
+            lines.append((number, raw.decode("utf-8")))
+        except UnicodeDecodeError as exc:
+            shown = raw.decode("utf-8", "backslashreplace")
+            problems.append(
+                SeedProblem(source, number, shown, f"not UTF-8 (byte {exc.start + 1} of the line)")
+            )
+    good, more = _sort(_seed_lines(lines), source)
+    return good, sorted(problems + more, key=lambda p: p.line or 0)
 
 
 def collect_seeds(urls: Iterable[str], files: Iterable[str]) -> tuple[list[str], list[SeedProblem]]:
