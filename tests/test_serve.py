@@ -131,13 +131,16 @@ def test_a_python_without_pywb_is_refused(tmp_path: Path) -> None:
 
 def test_a_crawl_never_fetches_its_own_replay_server(replay: Served) -> None:
     own = replay.url("/archive/")
-    alias = own.replace("127.0.0.1", "localhost")
+    # Other spellings of the same address: names, short and integer forms, IPv4-mapped IPv6.
+    spellings = ("localhost", "127.1", "2130706433", "0x7f000001", "[::ffff:127.0.0.1]")
+    aliases = [own.replace("127.0.0.1", spelling) for spelling in spellings]
     before = {c["url"] for c in replay.captures()}
-    crawled = run_cli("crawl", own, alias, "--data-dir", str(replay.data), *FAST)
+    crawled = run_cli("crawl", own, *aliases, "--data-dir", str(replay.data), *FAST)
     assert crawled.returncode == 1, crawled.stderr  # refused, so nothing archived: no success
     assert "Error: no page was archived" in crawled.stderr
     assert f"not crawling {own}: it is this archive's own replay server" in crawled.stderr
-    assert f"not crawling {alias}" in crawled.stderr
+    for alias in aliases:
+        assert f"not crawling {alias}" in crawled.stderr
     listed = json_lines(run_cli("captures", "--json", "--data-dir", str(replay.data)).stdout)
     port = own.split(":")[2].split("/")[0]
     assert not [c for c in listed if f":{port}/" in str(c["url"])]

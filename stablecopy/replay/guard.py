@@ -1,14 +1,17 @@
 """ReplayGuard: a crawl never fetches this archive's own replay server (it would archive the archive).
 
 `stablecopy serve` leaves a `listening` file (host, port, pid) in its collection folder while it
-runs; this downloader middleware refuses any request to that port on this machine's names, seeds
-included, and says so once per URL.
+runs; this downloader middleware refuses any request to that port at one of the server's
+addresses, however the URL spells it, seeds included, and says so once per URL.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
 import socket
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,7 +32,6 @@ logger = logging.getLogger(__name__)
 REPLAY_SUBDIR = "replay"
 LISTENING = "listening"  # in a collection folder: "host port pid" while pywb serves it
 REFRESH = 2.0  # seconds between looks at which replay servers run
-_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "::"}
 
 
 @dataclass(frozen=True)
@@ -51,29 +53,80 @@ def listening_servers(layout: DataLayout) -> set[Listening]:
     return found
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def addresses(host: str) -> set[Address]:
+    """Every address `host` stands for: any spelling of a literal (`127.1`, `2130706433`,
+    `0x7f000001`, `::ffff:127.0.0.1`), else what the resolver says (empty if it knows none).
+    IPv4-mapped IPv6 addresses count as the IPv4 address they map."""
+    host = host.strip("[]")
+    found: set[Address] = set()
+    try:
+        found.add(ipaddress.ip_address(host))
+    except ValueError:
+        try:
+            found.add(ipaddress.IPv4Address(socket.inet_aton(host)))
+        except OSError:
+            try:
+                infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+            except (OSError, UnicodeError):
+                infos = []
+            for info in infos:
+                with contextlib.suppress(ValueError):
+                    found.add(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
+    return {
+        a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a
+        for a in found
+    }
+
+
 class ReplayGuard:
-    """Downloader middleware refusing requests to this archive's replay servers."""
+    """Downloader middleware refusing requests to this archive's replay servers.
+
+    A request is refused when its port is a replay server's and its host is one of that server's
+    addresses, however spelled: addresses are compared, not names. A server listening on every
+    interface (0.0.0.0, ::) is reached through any loopback address or this machine's own."""
 
     def __init__(self, layout: DataLayout) -> None:
         self.layout = layout
-        self.local = _LOCAL_NAMES | {socket.gethostname().lower(), socket.getfqdn().lower()}
         self._refused: set[str] = set()
-        self._known: set[Listening] = set()
+        self._servers: set[Listening] = set()
         self._checked_at = -REFRESH
+        self._own: set[Address] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(DataLayout.from_settings(crawler.settings))
 
+    def _running(self) -> set[Listening]:
+        """The replay servers running now, looked up at most every REFRESH seconds."""
+        now = time.monotonic()
+        if now - self._checked_at >= REFRESH:
+            self._checked_at = now
+            replay = self.layout.root / REPLAY_SUBDIR
+            self._servers = listening_servers(self.layout) if replay.is_dir() else set()
+        return self._servers
+
+    def _this_machine(self) -> set[Address]:
+        if self._own is None:
+            self._own = addresses(socket.gethostname()) | addresses(socket.getfqdn())
+        return self._own
+
     def _is_replay(self, host: str, port: int) -> bool:
-        servers = (
-            listening_servers(self.layout) if (self.layout.root / REPLAY_SUBDIR).is_dir() else set()
-        )
+        servers = [server for server in self._running() if server.port == port]
+        if not servers:
+            return False  # the cheap test first: no name is resolved for other ports
+        asked = addresses(host)
         for server in servers:
-            if port != server.port:
-                continue
-            names = {server.host} | (self.local if server.host in _LOCAL_NAMES else set())
-            if host in names:
+            bound = addresses(server.host)
+            if asked & bound:
+                return True
+            local = any(a.is_loopback or a.is_unspecified for a in bound)
+            everywhere = any(a.is_unspecified for a in bound)
+            if local and any(a.is_loopback for a in asked):
+                return True
+            if everywhere and asked & self._this_machine():
                 return True
         return False
 
