@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -439,3 +439,26 @@ def test_a_warc_file_archived_inside_a_record_does_not_split_the_reading(tmp_pat
     assert all(isinstance(r, fixity.RecordFacts) for r in serial)
     with fixity.Readers(workers=2, min_piece=1) as readers:
         assert list(readers.scan(path)) == serial
+
+
+@pytest.mark.parametrize(
+    ("stored", "kind"),
+    [("warcs", "unreadable-file"), ("warcs/" + "x" * 5000, "unreadable-file"), ("", "unsafe-path")],
+)
+def test_a_row_edited_to_name_no_file_is_a_finding_never_a_crash(
+    page_only: Path, tmp_path: Path, stored: str, kind: str
+) -> None:
+    """A folder, a name too long for the system, an empty name: each row is a finding."""
+    data, layout = copy_of(page_only, tmp_path)
+    capture = article(layout)
+    engine = open_catalog(layout.db_url)
+    with engine.begin() as connection:
+        connection.execute(update(Capture).where(Capture.id == capture.id).values(warc_file=stored))
+    engine.dispose()
+    for args in ((), ("--url", capture.url)):
+        status, findings, _ = verify(data, *args)
+        assert status == 1, args
+        pairs = {(f["finding"], f["capture_id"]) for f in findings}
+        assert (kind, capture.id) in pairs, args
+        # Beside it, only the record the row no longer points at, found in its real file.
+        assert pairs <= {(kind, capture.id), ("orphan", None)}, args

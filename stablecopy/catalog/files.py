@@ -22,7 +22,7 @@ def catalogued_files(session: Session) -> set[str]:
             select(WarcFile.path),
         )
     )
-    return {path for (path,) in rows if path}
+    return {path for (path,) in rows if path is not None}  # "" too: verify reports it
 
 
 def closed_files(session: Session) -> Sequence[WarcFile]:

@@ -42,7 +42,12 @@ ORPHAN = "orphan"
 FILE_CHANGED = "file-checksum-mismatch"
 UNCATALOGUED_FILE = "uncatalogued-file"
 UNSAFE_PATH = "unsafe-path"
+UNREADABLE_FILE = "unreadable-file"
 PROGRESS_STEP = 1 << 20  # bytes read between reports to the progress bar
+
+
+class UnreadablePath(Exception):
+    """A catalogued path that names no readable file: a folder, a name the system refuses."""
 
 
 @dataclass(frozen=True)
@@ -183,13 +188,18 @@ class Verifier:
     # --- what to read ----------------------------------------------------------------------------
 
     def _path(self, relative: str) -> Path | None:
-        """The file to read for a catalogued path: the closed file, or its .open while in use."""
+        """The file to read for a catalogued path: the closed file, or its .open while in use.
+        UnsafePathError for a path that leads outside the data directory (or nowhere: empty),
+        UnreadablePath for one that names no readable file (a folder, a name too long)."""
         path = self.layout.resolve(relative)
-        if path.exists():
-            return path
-        still_open = path.with_name(path.name + OPEN_SUFFIX)
-        if still_open.exists():
-            return still_open
+        try:
+            for candidate in (path, path.with_name(path.name + OPEN_SUFFIX)):
+                if candidate.is_file():
+                    return candidate
+                if candidate.exists():
+                    raise UnreadablePath(f"{relative!r} is not a file")
+        except OSError as exc:
+            raise UnreadablePath(f"{relative[:120]!r}: {exc.strerror or exc}") from exc
         return self._from_store(relative)
 
     def _from_store(self, relative: str) -> Path | None:
@@ -211,7 +221,7 @@ class Verifier:
         for relative in files:
             try:
                 path = self._path(relative)
-            except UnsafePathError:
+            except (UnsafePathError, UnreadablePath):
                 continue
             total += path.stat().st_size if path is not None else 0
         return total
@@ -287,6 +297,9 @@ class Verifier:
             except UnsafePathError as exc:
                 self._all_missing(expected, (UNSAFE_PATH, str(exc)))
                 continue
+            except UnreadablePath as exc:
+                self._all_missing(expected, (UNREADABLE_FILE, str(exc)))
+                continue
             if path is None:
                 self._all_missing(expected, (MISSING_FILE, "the file is gone"))
                 continue
@@ -301,9 +314,10 @@ class Verifier:
         """Have the readers begin the next file (when it is here) while this one is checked."""
         try:
             path = self.layout.resolve(relative)
-        except UnsafePathError:
+            here = path.is_file()
+        except (UnsafePathError, OSError):
             return
-        if path.exists():
+        if here:
             self.readers.start(path)
 
     def _all_missing(self, expected: Iterable[ExpectedRecord], problem: tuple[str, str]) -> None:
@@ -364,6 +378,9 @@ class Verifier:
                 path = self._path(record.warc_file)
             except UnsafePathError as exc:
                 self._checked(record, [(UNSAFE_PATH, str(exc))])
+                continue
+            except UnreadablePath as exc:
+                self._checked(record, [(UNREADABLE_FILE, str(exc))])
                 continue
             if path is None:
                 self._checked(record, [(MISSING_FILE, "the file is gone")])
