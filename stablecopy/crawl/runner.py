@@ -19,6 +19,7 @@ from stablecopy.layout import DataLayout
 logger = logging.getLogger(__name__)
 
 SPIDER = "articles"
+SEEDS_ANSWERED = "stablecopy/seeds/answered"  # stat: seeds whose response came back 2xx or 3xx
 _FAILED_REASONS = ("warc_write_failed", "catalog_failed")
 
 
@@ -72,12 +73,13 @@ class CrawlOutcome:
 
     @property
     def archived_no_page(self) -> bool:
-        """The crawl ran to its end and not one page came back whole (refused connections, no
-        such host, every seed disallowed by robots.txt, only errors): nothing done, no success."""
+        """The crawl ran to its end and neither a page nor a seed came back whole (refused
+        connections, no such host, every seed disallowed by robots.txt, only errors): nothing
+        done, no success. (A seed counts even where it is no page: robots.txt given as a seed.)"""
         if "stablecopy/pages/new" not in self.stats or self.interrupted:
             return False
         whole = sum(self.stat(f"stablecopy/pages/{k}") for k in ("new", "changed", "unchanged"))
-        return whole == 0
+        return whole == 0 and not self.stat(SEEDS_ANSWERED)
 
 
 def _stop_thread_pool() -> None:

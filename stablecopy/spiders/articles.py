@@ -21,6 +21,7 @@ from scrapy.http import HtmlResponse, Response
 from stablecopy.archive import meta
 from stablecopy.crawl.addon import run_stored
 from stablecopy.crawl.listings import ListingKind, looks_like_xml, read_listing
+from stablecopy.crawl.runner import SEEDS_ANSWERED
 from stablecopy.crawl.seeds import collect_seeds
 from stablecopy.extract.charset import page_text
 from stablecopy.items import Page
@@ -148,6 +149,8 @@ class ArticlesSpider(Spider):
 
     def parse_seed(self, response: Response) -> Iterator[Any]:
         """A seed: a listing (sitemap, index, feed) if it reads as one, otherwise a page."""
+        if self.crawler.stats and 200 <= response.status < 400:
+            self.crawler.stats.inc_value(SEEDS_ANSWERED)  # robots.txt given as a seed counts
         if looks_like_xml(response.body):
             listing = read_listing(response.body, response.url)
             if listing is not None:
