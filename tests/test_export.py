@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -229,3 +230,33 @@ def test_captures_of_one_url_in_the_same_second_are_sorted_as_cdxj_indexer_sorts
     lines = out.getvalue().splitlines()
     assert lines == sorted(lines)
     assert [json.loads(line.split(" ", 2)[2])["status"] for line in lines] == ["200", "503"]
+
+
+def test_exports_land_whole_under_their_name_and_never_make_folders(
+    full_crawl: CrawlRun, tmp_path: Path
+) -> None:
+    """Each format is written beside its target under a temporary name and renamed once whole;
+    a folder that does not exist is an error, not created."""
+    data = str(full_crawl.data_dir)
+    for option, name in (
+        ("--wacz", "crawl.wacz"),
+        ("--cdxj", "index.cdxj"),
+        ("--jsonl", "c.jsonl"),
+    ):
+        missing = tmp_path / "no-such-folder" / name
+        refused = run_cli("export", option, str(missing), "--data-dir", data)
+        assert refused.returncode == 1, option
+        assert f"the folder {missing.parent} does not exist" in refused.stderr, option
+        assert not missing.parent.exists(), option
+        target = tmp_path / name
+        done = run_cli("export", option, str(target), "--data-dir", data)
+        assert done.returncode == 0, (option, done.stderr)
+        assert target.stat().st_size > 0, option
+        assert target.stat().st_mode & 0o777 == 0o666 & ~current_umask(), option
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl", "crawl.wacz", "index.cdxj"]
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

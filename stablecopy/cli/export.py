@@ -54,7 +54,8 @@ def export(
     pages with their clean text, datapackage with checksums), a CDXJ index, or JSON lines."""
     from stablecopy.export.cdxj import write_cdxj
     from stablecopy.export.jsonl import write_jsonl
-    from stablecopy.export.wacz import ExportError, WaczWriter
+    from stablecopy.export.output import ExportError, written_whole
+    from stablecopy.export.wacz import WaczWriter
 
     chosen = [option for option in (wacz_path, cdxj_path, jsonl_path) if option is not None]
     if len(chosen) != 1:
@@ -81,10 +82,14 @@ def export(
             )
             return
         target = cdxj_path or jsonl_path or "-"
-        with click.open_file(target, "w", encoding="utf-8") as out:
-            if cdxj_path is not None:
-                count = write_cdxj(queries.captures_by_key(session, selection), out)
-            else:
-                count = write_jsonl(queries.selected_captures(session, selection), out)
+        try:
+            opened = click.open_file("-", "w") if target == "-" else written_whole(Path(target))
+            with opened as out:
+                if cdxj_path is not None:
+                    count = write_cdxj(queries.captures_by_key(session, selection), out)
+                else:
+                    count = write_jsonl(queries.selected_captures(session, selection), out)
+        except (ExportError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
         if target != "-":
             err.print(f"Wrote {target}: {count} captures.")

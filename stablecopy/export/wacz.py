@@ -33,16 +33,13 @@ from stablecopy.catalog.models import Capture
 from stablecopy.catalog.queries import CaptureFilter
 from stablecopy.export.cdxj import resolve_not_modified
 from stablecopy.export.jsonl import iso
+from stablecopy.export.output import ExportError, check_folder
 from stablecopy.labels import sha256_label
 from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.provenance.texts import TextUnavailable, archived_text
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True}
-
-
-class ExportError(RuntimeError):
-    """The package cannot be written: nothing selected, a WARC file missing, no room."""
 
 
 @dataclass
@@ -84,7 +81,7 @@ class WaczWriter:
         paths = files.files_of(self.session, selection)
         if not paths:
             raise ExportError("no capture matches: nothing to export")
-        output.parent.mkdir(parents=True, exist_ok=True)
+        check_folder(output)
         with tempfile.TemporaryDirectory(dir=output.parent, prefix=".wacz-") as scratch:
             work = Path(scratch)
             archive = [self._archive_file(relative, selection, work, summary) for relative in paths]
