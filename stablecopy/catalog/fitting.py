@@ -10,59 +10,77 @@ status line of `HTTP/1.1 99999999999999999999`) becomes NULL, or 0 where the col
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, SmallInteger, String, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper
-from sqlalchemy.sql.elements import NamedColumn
 
 logger = logging.getLogger(__name__)
 
 _BITS = ((BigInteger, 64), (SmallInteger, 16), (Integer, 32))
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates no encoding can hold
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """What one column can hold: a string's length, or an integer's width in bits."""
+
+    key: str
+    text: bool
+    length: int | None = None
+    bits: int | None = None
+    nullable: bool = True
 
 
 def fitted_text(value: str, length: int | None) -> str:
-    if "\x00" in value:
-        value = value.replace("\x00", "\\x00")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if _UNSTORABLE.search(value):
+        value = value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
     if length is not None and len(value) > length:
         value = value[:length]
     return value
 
 
-def _bits(column: NamedColumn[Any]) -> int | None:
-    for kind, bits in _BITS:
-        if isinstance(column.type, kind):
-            return bits
-    return None
+def _fitted(limit: _Limit, value: Any) -> Any:
+    if limit.text:
+        return fitted_text(value, limit.length) if isinstance(value, str) else value
+    if not isinstance(value, int) or isinstance(value, bool) or limit.bits is None:
+        return value
+    if -(2 ** (limit.bits - 1)) <= value < 2 ** (limit.bits - 1):
+        return value
+    return None if limit.nullable else 0
 
 
-def fitted(column: NamedColumn[Any], value: Any) -> Any:
-    """`value` as column `column` can hold it."""
-    if isinstance(value, str) and isinstance(column.type, String):
-        return fitted_text(value, column.type.length)
-    if isinstance(value, int) and not isinstance(value, bool):
-        bits = _bits(column)
-        if bits is not None and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
-            return None if column.nullable else 0
-    return value
+@cache
+def _limits(mapper: Mapper[Any]) -> tuple[_Limit, ...]:
+    """The string and integer columns of a table, read from its model once (rows are written on
+    the crawl's reactor thread: each row pays only for its own values)."""
+    limits = []
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        if isinstance(column.type, String):
+            limits.append(_Limit(attribute.key, text=True, length=column.type.length))
+            continue
+        bits = next((b for kind, b in _BITS if isinstance(column.type, kind)), None)
+        if bits is not None:
+            limits.append(_Limit(attribute.key, False, bits=bits, nullable=bool(column.nullable)))
+    return tuple(limits)
 
 
 def fit_row(mapper: Mapper[Any], connection: Connection, target: Any) -> None:
     """Before an insert or update: every value set on `target` fitted to its column."""
-    state = inspect(target)
-    for attribute in mapper.column_attrs:
-        if attribute.key not in state.dict:
+    values = inspect(target).dict
+    for limit in _limits(mapper):
+        if limit.key not in values:
             continue
-        value = state.dict[attribute.key]
-        new = fitted(attribute.columns[0], value)
+        value = values[limit.key]
+        new = _fitted(limit, value)
         if new is not value and new != value:
             logger.info(
                 "%s.%s does not fit its column; catalogued as %.80r (the archive keeps it as sent)",
-                mapper.class_.__name__, attribute.key, new,
+                mapper.class_.__name__, limit.key, new,
             )  # fmt: skip
-            setattr(target, attribute.key, new)
+            setattr(target, limit.key, new)
