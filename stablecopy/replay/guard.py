@@ -56,25 +56,34 @@ def listening_servers(layout: DataLayout) -> set[Listening]:
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+def _literal(host: str) -> Address | None:
+    """`host` as an address literal, in any spelling inet_aton or ipaddress reads; else None."""
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host)
+    with contextlib.suppress(OSError):
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    return None
+
+
+def _resolved(host: str) -> set[Address]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return set()
+    found: set[Address] = set()
+    for info in infos:
+        with contextlib.suppress(ValueError):
+            found.add(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
+    return found
+
+
 def addresses(host: str) -> set[Address]:
     """Every address `host` stands for: any spelling of a literal (`127.1`, `2130706433`,
     `0x7f000001`, `::ffff:127.0.0.1`), else what the resolver says (empty if it knows none).
     IPv4-mapped IPv6 addresses count as the IPv4 address they map."""
     host = host.strip("[]")
-    found: set[Address] = set()
-    try:
-        found.add(ipaddress.ip_address(host))
-    except ValueError:
-        try:
-            found.add(ipaddress.IPv4Address(socket.inet_aton(host)))
-        except OSError:
-            try:
-                infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-            except (OSError, UnicodeError):
-                infos = []
-            for info in infos:
-                with contextlib.suppress(ValueError):
-                    found.add(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
+    literal = _literal(host)
+    found = {literal} if literal is not None else _resolved(host)
     return {
         a.ipv4_mapped if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped else a
         for a in found
