@@ -26,9 +26,11 @@ endef
 $(BIN)/python:
 	$(call make_venv,$(VENV))
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml setup.py stablecopy-warcio.pth
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	@# An editable install leaves out files outside the package; a wheel carries this one (setup.py).
+	cp stablecopy-warcio.pth "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	@touch $(STAMP)
 
 $(PYWB_STAMP): stablecopy/replay/pywb-requirements.txt
@@ -49,8 +51,8 @@ demo: $(STAMP)
 	$(BIN)/python -m stablecopy.samplesite.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check stablecopy tests bench
-	$(BIN)/ruff format --check stablecopy tests bench
+	$(BIN)/ruff check stablecopy tests bench setup.py
+	$(BIN)/ruff format --check stablecopy tests bench setup.py
 	$(BIN)/mypy
 
 # Both cores: xdist workers, each with its own servers and ports; a module's tests (and every test
