@@ -16,6 +16,7 @@ class Page:
     url: str
     record_id: str
     html: str | None = None
+    decoding: str | None = None  # what was wrong with the body's declared encodings, if anything
     extraction_status: str | None = None
     title: str | None = None
     author: str | None = None

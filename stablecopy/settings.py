@@ -73,6 +73,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Closest to the downloader (after HttpCache at 900): sees every hop of a redirect and every
     # retry, with the body still content-encoded as it came off the connection.
     "stablecopy.archive.capture.WarcCapture": 950,
+    # Scrapy's decompression, in its place, made tolerant of bodies that are not what their
+    # Content-Encoding and charset say (a log line and a note for the page, never a lost page).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "stablecopy.crawl.decoding.BodyDecoding": 590,
 }
 EXTENSIONS = {
     # Creates the crawl row and records every capture, failure and extraction in the catalogue.

@@ -15,8 +15,9 @@ CONDITIONAL = "stablecopy_conditional"  # the conditional request headers the po
 REVISIT = "stablecopy_revisit"  # the revisit profile, when the fetch was archived as a revisit
 DECODE_LIMIT = "stablecopy_decode_limit"  # the middleware set download_maxsize (decoding)
 TEXT_DONE = "stablecopy_text_done"  # served from the archive, its clean text already made
+DECODING = "stablecopy_decoding"  # what was wrong with the body's declared encodings, if anything
 
-PER_FETCH = (BEGAN, RECEIVED, TRUNCATED, RECORD_ID, PRIOR, REVISIT, TEXT_DONE)
+PER_FETCH = (BEGAN, RECEIVED, TRUNCATED, RECORD_ID, PRIOR, REVISIT, TEXT_DONE, DECODING)
 
 REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content
 ARCHIVED_FLAG = "archived"  # response flag: a resumed crawl's earlier capture, read back

@@ -13,8 +13,10 @@ import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from scrapy import signals as scrapy_signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
@@ -77,7 +79,19 @@ class ExtractionPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=scrapy_signals.spider_closed)
+        return pipeline
+
+    def spider_closed(self) -> None:
+        """A crawl stopped at once (Ctrl-C twice) closes without close_spider: its pool and the
+        pages it holds are dropped, and its workers, left alone, would hold up the exit."""
+        if self._pool is None:
+            return
+        for process in list(self._pool._processes.values()):  # no public way to end them
+            process.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
 
     def open_spider(self) -> None:
         if self.workers > 0:
@@ -102,6 +116,8 @@ class ExtractionPipeline:
         if not isinstance(item, Page) or item.html is None:
             return item
         result = await self._extract(item.html, item.url)
+        if item.decoding and result.error is None:
+            result = replace(result, error=item.decoding)  # the text is of what decoded
         stats = self.crawler.stats
         if stats:
             stats.inc_value(f"stablecopy/extraction/{result.status}")

@@ -196,7 +196,10 @@ class ArticlesSpider(Spider):
             return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         return Page(
-            url=response.url, record_id=record_id, html=page_text(response.body, content_type)
+            url=response.url,
+            record_id=record_id,
+            html=page_text(response.body, content_type),
+            decoding=response.meta.get(meta.DECODING),
         )
 
     def _followed(self, response: HtmlResponse) -> Iterator[Request]:
