@@ -8,8 +8,11 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import click
 import pytest
@@ -177,6 +180,68 @@ def test_sigterm_stops_cleanly_closing_files_and_marking_the_crawl(
             "shutdown",
         )
     engine.dispose()
+
+
+def _lines(stream: IO[str], into: list[str]) -> None:
+    into.extend(stream)
+
+
+def _waited(condition: Callable[[], bool], what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.mark.catalogue
+def test_ctrl_c_says_what_it_waits_for_and_twice_stops_now_closing_the_file(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    """The first Ctrl-C says what the crawl finishes; the second, with a download stalled for a
+    minute, stops now: the WARC file closed and renamed, the crawl interrupted, exit status 130."""
+    data = tmp_path / "data"
+    stalled = "/test/stall?seconds=90"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "stablecopy", "crawl", site.url("/"), site.url(stalled),
+            "--data-dir", str(data), *FAST, "-s", "DOWNLOAD_TIMEOUT=120",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    stderr: list[str] = []
+    reader = threading.Thread(target=_lines, args=(process.stderr, stderr), daemon=True)
+    reader.start()
+    layout = DataLayout.create(data)
+    _waited(lambda: stalled in [p for _, p, _ in site.requests], "the stall was never requested")
+    _waited(lambda: bool(list(layout.warc_dir.glob("*.open"))), "nothing was ever written")
+    process.send_signal(signal.SIGINT)
+    _waited(lambda: any("Ctrl-C again" in line for line in stderr), "no acknowledgement")
+    acknowledged = next(line for line in stderr if "Ctrl-C again" in line)
+    assert re.search(r"finishing [1-9]\d* request\(s\) in flight", acknowledged)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130, "".join(stderr)
+    reader.join(timeout=10)
+    process.stderr.close()
+    assert "Traceback" not in "".join(stderr)
+    assert "Crawl 1 interrupted:" in "".join(stderr)
+    warcs = sorted(layout.warc_dir.iterdir())
+    assert warcs
+    assert not [p for p in warcs if p.name.endswith(".open")]
+    with pytest.raises(SystemExit) as checked:
+        warcio_main(["check", *map(str, warcs)])
+    assert checked.value.code == 0
+    engine = open_catalog(layout.db_url)
+    with engine.connect() as connection:
+        assert tuple(connection.execute(select(Crawl.status, Crawl.finish_reason)).one()) == (
+            "interrupted",
+            "shutdown",
+        )
+        assert connection.execute(select(Capture.url)).scalars().all()  # what was done stays
+    engine.dispose()
+    verified = run_cli("verify", "--data-dir", str(data))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def _file_size_limit() -> None:

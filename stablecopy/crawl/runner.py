@@ -7,12 +7,15 @@ path. The Twisted reactor cannot restart, so one process runs one crawl.
 from __future__ import annotations
 
 import logging
+import signal
 import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy import signals as scrapy_signals
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.ossignal import install_shutdown_handlers
 
 from stablecopy.layout import DataLayout
 
@@ -92,11 +95,82 @@ def _stop_thread_pool() -> None:
         pool.stop()
 
 
+def _in_flight(crawler: Crawler) -> tuple[int, int]:
+    """Requests being downloaded, and responses the spider and pipelines are still handling."""
+    engine = crawler.engine
+    if engine is None:
+        return 0, 0
+    downloads = len(engine.downloader.active)
+    slot = engine.scraper.slot
+    return downloads, (len(slot.active) + len(slot.queue) if slot else 0)
+
+
+class _CrawlProcess(CrawlerProcess):
+    """Scrapy's process, with the two Ctrl-Cs an archivist expects.
+
+    The first (or SIGTERM) closes the crawl gracefully, as Scrapy does, and says what it waits for.
+    The second stops now; Scrapy would stop the reactor mid-close, leaving the WARC file `.open`,
+    the crawl row `running` and no reason. Here the crawl's close signals are sent first: the WARC
+    file is closed at its last whole record and renamed (records are written whole on the reactor
+    thread, which runs this), the crawl is recorded as interrupted, and only then does the reactor
+    stop. What was in flight is abandoned; `crawl --resume` fetches it and makes missing texts.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._closed: set[Crawler] = set()
+
+    def watch(self, crawler: Crawler) -> None:
+        def closed() -> None:
+            self._closed.add(crawler)
+
+        crawler.signals.connect(closed, signal=scrapy_signals.spider_closed, weak=False)
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        from twisted.internet import reactor
+
+        super()._signal_shutdown(signum, frame)
+        reactor.callFromThread(self._acknowledge)
+
+    def _acknowledge(self) -> None:
+        for crawler in self.crawlers:
+            downloads, pages = _in_flight(crawler)
+            logger.warning(
+                "stopping: finishing %d request(s) in flight and %d page(s) being handled; "
+                "Ctrl-C again to stop now",
+                downloads,
+                pages,
+            )
+
+    def _signal_kill(self, signum: int, frame: Any) -> None:
+        from twisted.internet import reactor
+
+        install_shutdown_handlers(signal.SIG_IGN)
+        reactor.callFromThread(self._stop_now)
+
+    def _stop_now(self) -> None:
+        for crawler in self.crawlers:
+            downloads, pages = _in_flight(crawler)
+            logger.warning(
+                "stopping now: %d request(s) in flight and %d page(s) being handled are "
+                "abandoned; the WARC file is closed at its last whole record",
+                downloads,
+                pages,
+            )
+            if crawler not in self._closed and crawler.spider is not None:
+                crawler.signals.send_catch_log(
+                    scrapy_signals.spider_closed, spider=crawler.spider, reason="shutdown"
+                )
+            crawler.signals.send_catch_log(scrapy_signals.engine_stopped)
+        self._stop_reactor()
+
+
 def run_crawl(settings: Settings) -> CrawlOutcome:
     """Run the articles spider to the end (or until stopped) and report how it went."""
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # the CLI set up logging
-    process = CrawlerProcess(settings)
+    process = _CrawlProcess(settings)
     crawler = process.create_crawler(SPIDER)
+    process.watch(crawler)
     process.crawl(crawler)
     try:
         process.start()
