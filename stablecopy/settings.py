@@ -189,6 +189,12 @@ STABLECOPY_EXTRACT_ENABLED = True
 # half of what extraction does, and the system shares the cores); 0 extracts on the crawl's own
 # thread, which slows crawling and is meant for debugging.
 STABLECOPY_EXTRACT_WORKERS = os.cpu_count() or 1
+# Seconds a worker may spend on one page's clean text; past them the page is recorded `timeout`
+# (a page of 100,000 nested elements can take minutes), and the crawl goes on.
+STABLECOPY_EXTRACT_TIMEOUT = 60.0
+# Pages larger than this (characters of HTML) get no clean text, recorded `too-large`: parsing one
+# takes some 50 times its size in memory (a 60 MB page grew a worker to 4.5 GB). 0 for no limit.
+STABLECOPY_EXTRACT_MAX_SIZE = 10_000_000
 # Prefer precision over recall in trafilatura (drops more borderline blocks).
 STABLECOPY_EXTRACT_FAVOR_PRECISION = False
 # Keep tables in the clean text.

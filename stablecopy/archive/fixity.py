@@ -40,6 +40,7 @@ class RecordFacts:
     record_type: str
     record_id: str
     target_uri: str | None
+    refers_to: str | None  # WARC-Refers-To: a text record's response, a revisit's original
     date: str | None
     block_digest: str | None
     payload_digest: str | None
@@ -152,6 +153,7 @@ class _RecordParser:
             record_type=headers.get("warc-type", ""),
             record_id=headers.get("warc-record-id", ""),
             target_uri=headers.get("warc-target-uri"),
+            refers_to=headers.get("warc-refers-to"),
             date=headers.get("warc-date"),
             block_digest=headers.get("warc-block-digest"),
             payload_digest=headers.get("warc-payload-digest"),

@@ -77,6 +77,12 @@ def get_capture(session: Session, capture_id: int) -> Capture | None:
     return session.scalars(_captures(None, None).where(Capture.id == capture_id)).unique().first()
 
 
+def record_is_catalogued(session: Session, record_id: str) -> bool:
+    """Whether `record_id` is a catalogued capture's response or revisit record (indexed)."""
+    found = session.scalar(select(Capture.id).where(Capture.record_id == record_id).limit(1))
+    return found is not None
+
+
 def nearest_capture(session: Session, url: str, at: datetime | None = None) -> Capture | None:
     """The capture of `url` nearest to `at` (the latest when `at` is None)."""
     base = _captures(url, None)

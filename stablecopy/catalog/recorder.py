@@ -37,6 +37,7 @@ from stablecopy.catalog.rows import (
     extraction_row,
     pending_short_id,
     recount,
+    redoable,
     settle_short_ids,
     warc_file_row,
 )
@@ -331,7 +332,7 @@ class CatalogRecorder:
             if capture is None or capture.status >= 500:
                 return None
             holder = capture.payload_capture
-            has_text = holder.extraction is not None
+            has_text = not redoable(holder.extraction)
         except SQLAlchemyError as exc:
             logger.warning("cannot look up %s in crawl %d: %s", query.url, query.crawl_id, exc)
             return None
@@ -390,13 +391,15 @@ class CatalogRecorder:
     def text_archived(self, text: ArchivedText) -> None:
         if self.crawl is None:
             return
-        capture = self._recent.get(text.record_id) or capture_by_record_id(
-            self.session, text.record_id
-        )
+        recent = self._recent.get(text.record_id)  # captured in this run: no text yet
+        capture = recent or capture_by_record_id(self.session, text.record_id)
         if capture is None:
             logger.error("no catalogued capture %s for the text of %s", text.record_id, text.url)
             return
-        self.session.add(extraction_row(text, capture))
+        earlier = None if recent else capture.extraction
+        if not redoable(earlier):
+            return
+        self.session.add(extraction_row(text, capture, earlier=earlier))
         self._added()
 
     def warc_file_stored(self, file: WarcFileStored) -> None:

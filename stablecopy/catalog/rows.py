@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -102,35 +103,54 @@ def capture_row(
 
 
 def extraction_row(
-    text: ArchivedText, capture: Capture, extracted_at: datetime | None = None
+    text: ArchivedText,
+    capture: Capture,
+    extracted_at: datetime | None = None,
+    earlier: Extraction | None = None,
 ) -> Extraction:
+    """The row for `text`: new, or `earlier` (the capture's failed one) refilled, when a resumed
+    crawl or a repair makes the text of a page whose extraction failed (one row per capture)."""
+    values = _extraction_values(text, extracted_at)
+    if earlier is None:
+        return Extraction(capture=capture, **values)
+    for name, value in values.items():
+        setattr(earlier, name, value)
+    return earlier
+
+
+def redoable(extraction: Extraction | None) -> bool:
+    """Whether a capture's clean text is still to be made: never tried, or its worker failed.
+    (A page over the size limit or past the time limit would fail the same way again.)"""
+    return extraction is None or extraction.status == "error"
+
+
+def _extraction_values(text: ArchivedText, extracted_at: datetime | None) -> dict[str, Any]:
     result = text.result
     conversion = text.conversion
-    return Extraction(
-        capture=capture,
-        extracted_at=extracted_at or datetime.now(UTC),
-        status=str(result.status),
-        error=result.error,
-        title=result.title,
-        author=result.author,
-        published=result.published,
-        language=result.language,
-        site_name=result.site_name,
-        text_sha256=text.text_sha256,
-        text_length=len(result.text),
-        removed_consent_elements=result.removed_consent_elements,
-        extractor=result.extractor,
-        extractor_version=result.extractor_version,
-        options=dict(result.options),
-        conversion_record_id=text.conversion_record_id,
-        conversion_file=conversion.warc_file if conversion else None,
-        conversion_offset=conversion.offset if conversion else None,
-        conversion_length=conversion.length if conversion else None,
-        metadata_record_id=text.metadata_record_id,
-        metadata_file=text.metadata.warc_file,
-        metadata_offset=text.metadata.offset,
-        metadata_length=text.metadata.length,
-    )
+    return {
+        "extracted_at": extracted_at or datetime.now(UTC),
+        "status": str(result.status),
+        "error": result.error,
+        "title": result.title,
+        "author": result.author,
+        "published": result.published,
+        "language": result.language,
+        "site_name": result.site_name,
+        "text_sha256": text.text_sha256,
+        "text_length": len(result.text),
+        "removed_consent_elements": result.removed_consent_elements,
+        "extractor": result.extractor,
+        "extractor_version": result.extractor_version,
+        "options": dict(result.options),
+        "conversion_record_id": text.conversion_record_id,
+        "conversion_file": conversion.warc_file if conversion else None,
+        "conversion_offset": conversion.offset if conversion else None,
+        "conversion_length": conversion.length if conversion else None,
+        "metadata_record_id": text.metadata_record_id,
+        "metadata_file": text.metadata.warc_file,
+        "metadata_offset": text.metadata.offset,
+        "metadata_length": text.metadata.length,
+    }
 
 
 def warc_file_row(file: WarcFileClosed, crawl_id: int | None) -> WarcFile:

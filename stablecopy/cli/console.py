@@ -216,6 +216,7 @@ def print_verify_summary(summary: Summary, elapsed: float, as_json: bool) -> Non
             "bytes_read": summary.bytes_read,
             "seconds": round(elapsed, 3),
             "findings": summary.findings,
+            "superseded_text_records": summary.superseded,
             "intact": summary.intact,
         }
         click.echo(json.dumps({"summary": facts}))
@@ -229,5 +230,10 @@ def print_verify_summary(summary: Summary, elapsed: float, as_json: bool) -> Non
     err.print(
         f"Verified {what}, {megabytes:.1f} MB read at {megabytes / elapsed:.1f} MB/s: {outcome}."
     )
+    if summary.superseded:
+        err.print(
+            f"Note: {summary.superseded} earlier text record(s) of captures whose clean text was"
+            " made again (after its worker died) are kept in the archive, no longer catalogued."
+        )
     for relative in summary.skipped_open:
         err.print(f"Note: {relative} is still open (a crawl is running, or was killed).")

@@ -42,6 +42,7 @@ from stablecopy.catalog.rows import (
     capture_row,
     extraction_row,
     recount,
+    redoable,
     short_id_for,
     warc_file_row,
 )
@@ -198,9 +199,10 @@ class Repairer:
                 capture = pending.get(event.record_id) or capture_by_record_id(
                     self.session, event.record_id
                 )
-                if capture is None or capture.extraction is not None:
+                if capture is None or not redoable(capture.extraction):
                     continue
-                self.session.add(extraction_row(event, capture, event.archived_at))
+                earlier = capture.extraction
+                self.session.add(extraction_row(event, capture, event.archived_at, earlier))
                 texts += 1
         return captured, texts
 

@@ -12,7 +12,9 @@ class ExtractStatus(StrEnum):
     OK = "ok"
     EMPTY = "empty"  # parsed, but no main text was found
     NOT_HTML = "not-html"  # the body is not markup (binary served as HTML, ...)
-    ERROR = "error"  # the extractor raised; `error` says what
+    ERROR = "error"  # the extractor raised, or its worker died; `error` says what
+    TIMEOUT = "timeout"  # not done within STABLECOPY_EXTRACT_TIMEOUT
+    TOO_LARGE = "too-large"  # larger than STABLECOPY_EXTRACT_MAX_SIZE: not attempted
 
 
 @dataclass(frozen=True)

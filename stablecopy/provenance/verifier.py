@@ -81,6 +81,7 @@ class Summary:
     captures: int = 0
     bytes_read: int = 0
     findings: int = 0
+    superseded: int = 0  # earlier text records of captures whose text was made again
     skipped_open: list[str] = field(default_factory=list)
 
     @property
@@ -89,6 +90,7 @@ class Summary:
 
 
 CAPTURE_KINDS = ("response", "revisit")
+TEXT_KINDS = ("conversion", "metadata")
 
 
 def _digest(hexdigest: str | None) -> str | None:
@@ -351,7 +353,11 @@ class Verifier:
                 del by_offset[moved.offset]
                 detail = f"found at offset {found.offset}, the catalogue says {moved.offset}"
                 self._checked(moved, [(MOVED, detail), *_compare(moved, found)], found)
-            elif found.record_type != "warcinfo":
+            elif found.record_type == "warcinfo":
+                continue
+            elif self._superseded(found, by_id):
+                self.summary.superseded += 1
+            else:
                 detail = f"a {found.record_type} record the catalogue does not know"
                 target = f" ({found.target_uri})" if found.target_uri else ""
                 self._loose(
@@ -434,6 +440,15 @@ class Verifier:
                 finding=first[0],
                 detail=first[1],
             )
+
+    def _superseded(self, found: fixity.RecordFacts, here: dict[str, ExpectedRecord]) -> bool:
+        """An earlier attempt at a catalogued capture's clean text (its worker died), whose row a
+        resumed crawl or a repair has since refilled: kept in the archive, no longer catalogued."""
+        if found.record_type not in TEXT_KINDS or not found.refers_to:
+            return False
+        return found.refers_to in here or queries.record_is_catalogued(
+            self.session, found.refers_to
+        )
 
     def _loose(self, finding: Finding) -> None:
         """A finding about bytes no catalogue row points at: an orphan, damage between records."""
