@@ -14,10 +14,14 @@ from pathlib import Path
 
 import pytest
 from cdxj_indexer.main import write_cdx_index
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from warcio.cli import main as warcio_main
 
 from stablecopy.catalog.models import Capture
+from stablecopy.catalog.session import open_catalog
 from stablecopy.export.cdxj import write_cdxj
+from stablecopy.layout import DataLayout
 from stablecopy.samplesite.server import SiteServer
 from tests.conftest import CrawlRun
 from tests.helpers import FAST, json_lines, peak_rss_kb, raw_records, run_cli
@@ -260,3 +264,54 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_damaged_warc_file_is_never_packed(site: SiteServer, tmp_path: Path) -> None:
+    """What goes into a package is checked against the catalogue first: a file cut short, or a
+    selected record whose bytes changed, refuses the export (one error line, no file); the
+    captures that are intact still export from the same file."""
+    data = tmp_path / "data"
+    crawled = run_cli(
+        "crawl", site.url("/"), "--follow", "--depth", "1", "--data-dir", str(data), *FAST
+    )
+    assert crawled.returncode == 0, crawled.stderr
+    (warc,) = sorted((data / "warcs").iterdir())
+    engine = open_catalog(DataLayout.create(data).db_url)
+    with Session(engine) as session:
+        pages = session.execute(
+            select(Capture.url, Capture.warc_offset, Capture.warc_length)
+            .where(Capture.status == 200, Capture.content_type.like("text/html%"))
+            .order_by(Capture.id)
+        ).all()
+    engine.dispose()
+    (damaged_url, offset, length), (intact_url, _, _) = pages[1], pages[-1]
+    out = tmp_path / "out"
+    out.mkdir()
+
+    original = warc.read_bytes()
+    with warc.open("r+b") as handle:  # one byte inside the record's compressed bytes
+        handle.seek(offset + length // 2)
+        handle.write(bytes([original[offset + length // 2] ^ 0xFF]))
+    refused = run_cli(
+        "export", "--wacz", str(out / "one.wacz"), "--data-dir", str(data),
+        "--url-prefix", damaged_url,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert error_lines(refused.stderr) == [error_lines(refused.stderr)[0]]
+    assert f"warcs/{warc.name}" in refused.stderr
+    intact = run_cli(
+        "export", "--wacz", str(out / "other.wacz"), "--data-dir", str(data),
+        "--url-prefix", intact_url,
+    )  # fmt: skip
+    assert intact.returncode == 0, intact.stderr
+    assert wacz_validate(out / "other.wacz").returncode == 0
+
+    warc.write_bytes(original[:-100])  # cut short
+    whole = run_cli("export", "--wacz", str(out / "all.wacz"), "--data-dir", str(data))
+    assert whole.returncode == 1
+    assert "recorded when it was closed" in whole.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["other.wacz"]  # nothing else, no leftovers
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("Error:")]

@@ -25,6 +25,11 @@ def catalogued_files(session: Session) -> set[str]:
     return {path for (path,) in rows if path is not None}  # "" too: verify reports it
 
 
+def closed_file(session: Session, path: str) -> WarcFile | None:
+    """The row of the closed file at `path` (relative to the data directory), if it has one."""
+    return session.scalar(select(WarcFile).where(WarcFile.path == path))
+
+
 def closed_files(session: Session) -> Sequence[WarcFile]:
     return session.scalars(select(WarcFile).order_by(WarcFile.path)).all()
 

@@ -6,6 +6,11 @@ byte for byte into an excerpt that keeps the file's warcinfo record. The origina
 revisits always go in. cdxj-indexer indexes what was packed (responses and revisits, as replay tools
 expect; 304 revisits pointed at their originals, see export.cdxj); `pages/pages.jsonl` lists every
 extracted page, a revisit with its original's clean text, so replay tools can search it.
+
+Nothing damaged is packed: a whole file must have the SHA-256 recorded when it was closed (checked
+as it streams into the package), an excerpt's records must each read whole and match the catalogue
+as `verify` checks them. Either failure refuses the export, and the package under construction,
+beside the target under a temporary name, is removed.
 """
 
 from __future__ import annotations
@@ -25,18 +30,20 @@ from cdxj_indexer.main import CDXJIndexer
 from sqlalchemy.orm import Session
 
 from stablecopy import __version__
+from stablecopy.archive import fixity
 from stablecopy.archive.excerpt import write_excerpt
 from stablecopy.archive.fixity import READ_CHUNK
 from stablecopy.archive.writer import WARC_SUFFIX
 from stablecopy.catalog import files, queries
 from stablecopy.catalog.models import Capture
-from stablecopy.catalog.queries import CaptureFilter
+from stablecopy.catalog.queries import CaptureFilter, ExpectedRecord
 from stablecopy.export.cdxj import resolve_not_modified
 from stablecopy.export.jsonl import iso
 from stablecopy.export.output import ExportError, check_folder
 from stablecopy.labels import sha256_label
 from stablecopy.layout import DataLayout, UnsafePathError
 from stablecopy.provenance.texts import TextUnavailable, archived_text
+from stablecopy.provenance.verifier import compare
 
 WACZ_VERSION = "1.1.1"
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Pages", "hasText": True}
@@ -50,6 +57,36 @@ class WaczSummary:
     archive_files: list[str] = field(default_factory=list)
     excerpts: int = 0
     size: int = 0
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A WARC file (or excerpt) going into `archive/`, and the SHA-256 its bytes must have."""
+
+    name: str
+    path: Path
+    source: str  # the catalogued path it comes from
+    sha256: str | None = None  # the whole file's, recorded when it was closed
+
+
+def _refused(relative: str, detail: str) -> ExportError:
+    return ExportError(
+        f"{relative}: {detail}; nothing was exported (`stablecopy verify` lists every finding, "
+        "and an export that leaves these captures out, by --url-prefix, --since or --crawl, works)"
+    )
+
+
+def _check_records(path: Path, expected: list[ExpectedRecord], relative: str) -> None:
+    """Every expected record is in `path`, whole and as catalogued; ExportError if not."""
+    found = {f.record_id: f for f in fixity.scan(path) if isinstance(f, fixity.RecordFacts)}
+    for record in expected:
+        facts = found.get(record.record_id)
+        if facts is None:
+            raise _refused(relative, f"{record.kind} record {record.record_id} does not read whole")
+        problems = compare(replace(record, offset=facts.offset), facts)
+        if problems:
+            kind, detail = problems[0]
+            raise _refused(relative, f"{record.kind} record {record.record_id}: {kind}: {detail}")
 
 
 def _copy(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
@@ -87,7 +124,7 @@ class WaczWriter:
             archive = [self._archive_file(relative, selection, work, summary) for relative in paths]
             raw_index, index = work / "indexed.cdxj", work / "index.cdxj"
             CDXJIndexer(
-                output=str(raw_index), inputs=[str(p) for _, p in archive], sort=True
+                output=str(raw_index), inputs=[str(p.path) for p in archive], sort=True
             ).process_all()
             with (
                 raw_index.open(encoding="utf-8") as lines,
@@ -99,10 +136,7 @@ class WaczWriter:
             self._pages(selection, pages, summary)
             partial = work / "package.wacz"
             with zipfile.ZipFile(partial, "w", allowZip64=True) as package:
-                resources = [
-                    self._add(package, f"archive/{name}", path, zipfile.ZIP_STORED)
-                    for name, path in archive
-                ]
+                resources = [self._packed(package, packed) for packed in archive]
                 resources.append(
                     self._add(package, "indexes/index.cdxj", index, zipfile.ZIP_DEFLATED)
                 )
@@ -119,7 +153,7 @@ class WaczWriter:
                     self._info("datapackage-digest.json"), json.dumps(digest, indent=2)
                 )
             shutil.move(partial, output)
-        summary.archive_files = [name for name, _ in archive]
+        summary.archive_files = [packed.name for packed in archive]
         summary.size = output.stat().st_size
         return summary
 
@@ -127,7 +161,7 @@ class WaczWriter:
 
     def _archive_file(
         self, relative: str, selection: CaptureFilter, work: Path, summary: WaczSummary
-    ) -> tuple[str, Path]:
+    ) -> Packed:
         try:
             source = self.layout.resolve(relative)
         except UnsafePathError as exc:
@@ -136,18 +170,20 @@ class WaczWriter:
             ) from exc
         if not source.exists():
             raise ExportError(f"the WARC file {relative} is missing (run `stablecopy verify`)")
-        chosen = [
-            (r.offset, r.length)
-            for r in queries.expected_records(self.session, selection, warc_file=relative)
-        ]
+        chosen = list(queries.expected_records(self.session, selection, warc_file=relative))
         every = sum(1 for _ in queries.expected_records(self.session, CaptureFilter(), relative))
-        if len(chosen) == every and all(length for _, length in chosen):
-            return source.name, source
+        closed = files.closed_file(self.session, relative)
+        if len(chosen) == every and all(r.length for r in chosen):
+            if closed is not None:  # checked against its SHA-256 as it is packed (_add)
+                return Packed(source.name, source, relative, sha256_label(closed.sha256))
+            _check_records(source, chosen, relative)
+            return Packed(source.name, source, relative)
         name = source.name.removesuffix(WARC_SUFFIX) + "-excerpt" + WARC_SUFFIX
-        spans = [(offset, length) for offset, length in chosen if length]
+        spans = [(r.offset, r.length) for r in chosen if r.length]
         write_excerpt(source, spans, work / name)
+        _check_records(work / name, [r for r in chosen if r.length], relative)
         summary.excerpts += 1
-        return name, work / name
+        return Packed(name, work / name, relative)
 
     # --- pages/ -----------------------------------------------------------------------------------
 
@@ -193,6 +229,14 @@ class WaczWriter:
         info = zipfile.ZipInfo(name, date_time=datetime.now(UTC).timetuple()[:6])
         info.compress_type = compress
         return info
+
+    def _packed(self, package: zipfile.ZipFile, packed: Packed) -> dict[str, Any]:
+        resource = self._add(package, f"archive/{packed.name}", packed.path, zipfile.ZIP_STORED)
+        if packed.sha256 is not None and resource["hash"] != packed.sha256:
+            raise _refused(
+                packed.source, "its bytes differ from the SHA-256 recorded when it was closed"
+            )
+        return resource
 
     def _add(
         self, package: zipfile.ZipFile, name: str, path: Path, compress: int

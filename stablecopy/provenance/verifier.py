@@ -109,7 +109,7 @@ def _why_not_found(
     return NO_RECORD, "no record with this id starts at this offset"
 
 
-def _compare(expected: ExpectedRecord, facts: fixity.RecordFacts) -> list[tuple[str, str]]:
+def compare(expected: ExpectedRecord, facts: fixity.RecordFacts) -> list[tuple[str, str]]:
     """What differs between a catalogued record and the record found at its offset."""
     if facts.record_id != expected.record_id:
         found = f"{facts.record_type} {facts.record_id}".strip()
@@ -346,13 +346,13 @@ class Verifier:
             placed = by_offset.get(found.offset)
             if placed is not None and placed.record_id == found.record_id:
                 del by_offset[found.offset]
-                self._checked(placed, _compare(placed, found), found)
+                self._checked(placed, compare(placed, found), found)
                 continue
             moved = by_id.get(found.record_id)
             if moved is not None and moved.offset in by_offset:
                 del by_offset[moved.offset]
                 detail = f"found at offset {found.offset}, the catalogue says {moved.offset}"
-                self._checked(moved, [(MOVED, detail), *_compare(moved, found)], found)
+                self._checked(moved, [(MOVED, detail), *compare(moved, found)], found)
             elif found.record_type == "warcinfo":
                 continue
             elif self._superseded(found, by_id):
@@ -398,7 +398,7 @@ class Verifier:
                 kind = TRUNCATED if "truncated" in found.reason else DAMAGED
                 self._checked(record, [(kind, found.reason)])
             else:
-                self._checked(record, _compare(record, found), found)
+                self._checked(record, compare(record, found), found)
 
     # --- results ---------------------------------------------------------------------------------
 
