@@ -152,6 +152,14 @@ STABLECOPY_SEED_FILES: list[str] = []
 STABLECOPY_FOLLOW = False
 # How many link hops to follow from a seed (or from an article listed by a sitemap or feed).
 STABLECOPY_DEPTH = 1
+# Links followed from one page at most (Heritrix's max-outlinks): a news page has hundreds; a page of
+# 100,000 is a trap, and each link costs the crawl's thread a fraction of a millisecond to queue.
+STABLECOPY_MAX_LINKS_PER_PAGE = 6000
+# URLs taken from one sitemap or feed at most (the sitemap protocol allows 50,000 per file).
+STABLECOPY_MAX_LISTED_URLS = 50_000
+# How deep sitemap indexes may nest (an index listing indexes...): the sitemap protocol allows none,
+# sites use one or two; deeper chains are reported and not followed.
+STABLECOPY_SITEMAP_INDEX_DEPTH = 3
 # Regular expressions a followed or listed URL must match (any) / must not match (none).
 STABLECOPY_ALLOW: list[str] = []
 STABLECOPY_DENY: list[str] = []

@@ -27,7 +27,7 @@ def test_links_are_resolved_stripped_of_fragments_and_made_safe() -> None:
         <a href="JavaScript:void(0)">skip</a> <a href="photo.JPG">image</a>
         <a href="report.pdf">pdf</a> <a href="//other.test/x">other</a>""",
     )
-    assert NewLinks()(page, _anywhere) == [
+    assert list(NewLinks()(page, _anywhere)) == [
         "http://news.test/world/story.html",
         "http://news.test/%C3%BCber%20uns/",
         "http://news.test/map.html",
@@ -41,14 +41,16 @@ def test_a_base_href_is_honoured() -> None:
         "http://news.test/a/b.html",
         '<head><base href="http://news.test/archive/"></head><a href="c.html">c</a>',
     )
-    assert NewLinks()(page, _anywhere) == ["http://news.test/archive/c.html"]
+    assert list(NewLinks()(page, _anywhere)) == ["http://news.test/archive/c.html"]
 
 
 def test_a_link_met_on_an_earlier_page_is_not_returned_again() -> None:
     links = NewLinks()
     nav = '<a href="/news/">News</a><a href="/sport/">Sport</a>'
-    first = links(_page("http://news.test/", nav + '<a href="/a.html">a</a>'), _anywhere)
-    second = links(_page("http://news.test/a.html", nav + '<a href="/b.html">b</a>'), _anywhere)
+    first = list(links(_page("http://news.test/", nav + '<a href="/a.html">a</a>'), _anywhere))
+    second = list(
+        links(_page("http://news.test/a.html", nav + '<a href="/b.html">b</a>'), _anywhere)
+    )
     assert first == ["http://news.test/news/", "http://news.test/sport/", "http://news.test/a.html"]
     assert second == ["http://news.test/b.html"]
 
@@ -56,8 +58,8 @@ def test_a_link_met_on_an_earlier_page_is_not_returned_again() -> None:
 def test_a_link_one_page_does_not_want_stays_open_for_another() -> None:
     links = NewLinks()
     body = '<a href="http://other.test/story.html">x</a>'
-    on_news = links(_page("http://news.test/", body), lambda url: "news.test" in url)
-    on_other = links(_page("http://other.test/", body), lambda url: "other.test" in url)
+    on_news = list(links(_page("http://news.test/", body), lambda url: "news.test" in url))
+    on_other = list(links(_page("http://other.test/", body), lambda url: "other.test" in url))
     assert on_news == []
     assert on_other == ["http://other.test/story.html"]
 

@@ -1,13 +1,17 @@
 """Sitemaps and feeds: recognising one from its bytes, and reading the URLs it lists.
 
 Handles sitemap.xml (also gzipped), sitemap indexes, Google News sitemaps, RSS 2.0, RSS 1.0 (RDF)
-and Atom. The XML parser never resolves entities or fetches anything, and bounds what it expands.
+and Atom. The XML parser never resolves entities or fetches anything, and bounds what it expands;
+it reads as the crawl asks for URLs, freeing each entry once read, so memory stays flat however
+long the listing.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urljoin
@@ -26,12 +30,27 @@ class ListingKind(StrEnum):
 
 @dataclass(frozen=True)
 class Listing:
+    """A sitemap, index or feed: its kind, and its URLs read as they are asked for (a sitemap of a
+    million URLs never becomes a list, and the crawl fetches while it is read)."""
+
     kind: ListingKind
-    urls: list[str]
+    urls: Iterator[str]
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
+_ROOTS = {
+    "urlset": ListingKind.SITEMAP,
+    "sitemapindex": ListingKind.SITEMAP_INDEX,
+    "rss": ListingKind.FEED,
+    "rdf": ListingKind.FEED,
+    "feed": ListingKind.FEED,
+}
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+
+
+def _events(body: bytes) -> Iterator[tuple[str, etree._Element]]:
+    return etree.iterparse(
+        io.BytesIO(body),
+        events=("start", "end"),
         resolve_entities=False,
         no_network=True,
         recover=True,
@@ -58,49 +77,63 @@ def _local(tag: object) -> str:
     return tag.rpartition("}")[2].rpartition(":")[2].lower()
 
 
-def _text_urls(root: etree._Element, container: str, base: str) -> list[str]:
-    """<container><loc>URL</loc></container> children, as absolute URLs."""
-    urls = []
-    for element in root.iter():
-        if _local(element.tag) != container:
-            continue
-        for child in element:
-            if _local(child.tag) == "loc" and child.text and child.text.strip():
-                urls.append(urljoin(base, child.text.strip()))
-    return urls
+def _loc(element: etree._Element) -> str | None:
+    """<url><loc>URL</loc></url>, <sitemap><loc>URL</loc></sitemap>."""
+    for child in element:
+        if _local(child.tag) == "loc" and child.text and child.text.strip():
+            return str(child.text.strip())
+    return None
 
 
-def _rss_urls(root: etree._Element, base: str) -> list[str]:
-    urls = []
-    for item in root.iter():
-        if _local(item.tag) != "item":
-            continue
-        link = guid = None
-        for child in item:
-            name = _local(child.tag)
-            if name == "link" and child.text and child.text.strip():
-                link = child.text.strip()
-            elif name == "guid" and child.get("isPermaLink", "true").lower() == "true":
-                guid = (child.text or "").strip() or None
-        about = item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-        chosen = link or guid or about
-        if chosen:
-            urls.append(urljoin(base, chosen))
-    return urls
+def _rss_link(item: etree._Element) -> str | None:
+    link = guid = None
+    for child in item:
+        name = _local(child.tag)
+        if name == "link" and child.text and child.text.strip():
+            link = child.text.strip()
+        elif name == "guid" and child.get("isPermaLink", "true").lower() == "true":
+            guid = (child.text or "").strip() or None
+    return link or guid or item.get(_RDF_ABOUT)
 
 
-def _atom_urls(root: etree._Element, base: str) -> list[str]:
-    urls = []
-    for entry in root.iter():
-        if _local(entry.tag) != "entry":
-            continue
-        for link in entry:
-            if _local(link.tag) == "link" and link.get("rel", "alternate") == "alternate":
-                href = link.get("href")
-                if href:
-                    urls.append(urljoin(base, href.strip()))
-                    break
-    return urls
+def _atom_link(entry: etree._Element) -> str | None:
+    for link in entry:
+        if _local(link.tag) == "link" and link.get("rel", "alternate") == "alternate":
+            href = link.get("href")
+            if href:
+                return str(href.strip())
+    return None
+
+
+def _entry(kind: ListingKind, root: str) -> tuple[str, Callable[[etree._Element], str | None]]:
+    """The element that lists one URL in this kind of listing, and how its URL is read."""
+    if kind is ListingKind.SITEMAP:
+        return "url", _loc
+    if kind is ListingKind.SITEMAP_INDEX:
+        return "sitemap", _loc
+    if root == "feed":
+        return "entry", _atom_link
+    return "item", _rss_link
+
+
+def _urls(
+    events: Iterator[tuple[str, etree._Element]], kind: ListingKind, root: str, base: str
+) -> Iterator[str]:
+    """The listed URLs, absolute; each entry is freed once read, with what came before it."""
+    name, read = _entry(kind, root)
+    try:
+        for event, element in events:
+            if event != "end" or _local(element.tag) != name:
+                continue
+            url = read(element)
+            if url:
+                yield urljoin(base, url)
+            element.clear()
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError:
+        return  # what was read before the damage is listed
 
 
 def looks_like_xml(body: bytes) -> bool:
@@ -113,18 +146,14 @@ def read_listing(body: bytes, base_url: str) -> Listing | None:
     try:
         if body[:2] == b"\x1f\x8b":
             body = _gunzip(body)
-        root = etree.fromstring(body[:MAX_LISTING_BYTES], _parser())
-    except (etree.XMLSyntaxError, ValueError, gzip.BadGzipFile, zlib.error):
+        events = _events(body[:MAX_LISTING_BYTES])
+        first = next((element for event, element in events if event == "start"), None)
+    except (etree.XMLSyntaxError, ValueError, gzip.BadGzipFile, zlib.error, EOFError):
         return None
-    if root is None:
+    if first is None:
         return None
-    name = _local(root.tag)
-    if name == "urlset":
-        return Listing(ListingKind.SITEMAP, _text_urls(root, "url", base_url))
-    if name == "sitemapindex":
-        return Listing(ListingKind.SITEMAP_INDEX, _text_urls(root, "sitemap", base_url))
-    if name in ("rss", "rdf"):
-        return Listing(ListingKind.FEED, _rss_urls(root, base_url))
-    if name == "feed":
-        return Listing(ListingKind.FEED, _atom_urls(root, base_url))
-    return None
+    root = _local(first.tag)
+    kind = _ROOTS.get(root)
+    if kind is None:
+        return None
+    return Listing(kind, _urls(events, kind, root, base_url))

@@ -18,7 +18,7 @@ import pickle
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from queuelib.queue import LifoDiskQueue
 from scrapy.utils.request import request_from_dict
@@ -128,7 +128,7 @@ class SpillingQueue:
             spilled = self._spill_queue()
             for request in older:
                 try:
-                    data = pickle.dumps(request.to_dict(spider=self._spider), protocol=5)
+                    data = pickle.dumps(self._as_dict(request), protocol=5)
                 except (ValueError, TypeError, AttributeError, pickle.PicklingError):
                     kept.append(request)
                 else:
@@ -143,6 +143,26 @@ class SpillingQueue:
         self._held[:0] = kept
         if len(self._held) > self._limit:  # nearly all of them unserialisable
             self._limit = len(self._held) * 2
+
+    def _as_dict(self, request: Request) -> dict[str, Any]:
+        """`request.to_dict(spider=...)`, with the spider's callbacks named directly: Scrapy finds
+        their names by listing every member of the spider, for each request (a third of the cost
+        of queueing a page's links)."""
+        given = (request.callback, request.errback)
+        names = [self._method_name(func) for func in given]
+        unnamed = any(f is not None and n is None for f, n in zip(given, names, strict=True))
+        if self._spider is None or unnamed:
+            return request.to_dict(spider=self._spider)
+        found = request.to_dict()
+        found["callback"], found["errback"] = names
+        return found
+
+    def _method_name(self, func: Any) -> str | None:
+        """The name of the spider method `func` is, or None."""
+        if func is None or getattr(func, "__self__", None) is not self._spider:
+            return None
+        name: str = func.__func__.__name__
+        return name if getattr(self._spider, name, None) == func else None
 
     def _spill_queue(self) -> LifoDiskQueue:
         if self._spilled is None:

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 META_HOPS = "stablecopy_hops"
 META_HOSTS = "stablecopy_hosts"
+META_NESTING = "stablecopy_index_nesting"  # sitemap indexes above a listing
 
 
 def _truthy(value: Any) -> bool:
@@ -76,6 +77,8 @@ class ArticlesSpider(Spider):
         self.follow = False
         self.extract = True
         self.depth = 1
+        self.index_depth = 3
+        self.max_links = self.max_listed = 0
         self.allow: list[re.Pattern[str]] = []
         self.deny: list[re.Pattern[str]] = []
 
@@ -110,6 +113,9 @@ class ArticlesSpider(Spider):
         self.depth = (
             int(given["depth"]) if "depth" in given else settings.getint("STABLECOPY_DEPTH")
         )
+        self.index_depth = settings.getint("STABLECOPY_SITEMAP_INDEX_DEPTH")
+        self.max_links = settings.getint("STABLECOPY_MAX_LINKS_PER_PAGE")
+        self.max_listed = settings.getint("STABLECOPY_MAX_LISTED_URLS")
         allow = _split(given["allow"]) if "allow" in given else settings.getlist("STABLECOPY_ALLOW")
         deny = _split(given["deny"]) if "deny" in given else settings.getlist("STABLECOPY_DENY")
         self.allow = [re.compile(pattern) for pattern in allow]
@@ -159,18 +165,61 @@ class ArticlesSpider(Spider):
         yield from self.parse_page(response)
 
     def _listed(self, kind: ListingKind, urls: Iterable[str], response: Response) -> Iterator[Any]:
-        wanted = [url for url in urls if self.in_scope(url)]
-        logger.info("%s %s lists %d URLs in scope", kind, response.url, len(wanted))
-        if self.crawler.stats:
-            self.crawler.stats.inc_value(f"stablecopy/listed/{kind}", len(wanted))
+        """Requests for the listed URLs in scope, made as the listing is read (a million-URL
+        sitemap is fetched from while it is read, and stops being read when the crawl stops)."""
         # Listed pages are one hop from their listing, and always captured whatever --depth says;
-        # the sitemaps an index lists are listings themselves, at the index's own hop.
+        # the sitemaps an index lists are listings themselves, at the index's own hop, and one
+        # level deeper in indexes, which nest at most STABLECOPY_SITEMAP_INDEX_DEPTH deep.
         hops = response.meta.get(META_HOPS, 0)
+        nesting = response.meta.get(META_NESTING, 0)
         callback = self.parse_seed
-        if kind is not ListingKind.SITEMAP_INDEX:
+        if kind is ListingKind.SITEMAP_INDEX:
+            if nesting >= self.index_depth:
+                logger.warning(
+                    "sitemap index %s is nested %d deep: its sitemaps are not fetched "
+                    "(STABLECOPY_SITEMAP_INDEX_DEPTH is %d)",
+                    response.url,
+                    nesting + 1,
+                    self.index_depth,
+                )
+                return
+            nesting += 1
+        else:
             callback, hops = self.parse_page, hops + 1
-        for url in wanted:
-            yield Request(url, callback=callback, errback=self.fetch_failed, meta={META_HOPS: hops})
+        listed = 0
+        for url in urls:
+            if self._stopping():
+                break
+            if not self.in_scope(url):
+                continue
+            if self.max_listed and listed >= self.max_listed:
+                logger.warning(
+                    "%s %s lists more than %d URLs (STABLECOPY_MAX_LISTED_URLS): the rest are "
+                    "not fetched",
+                    kind,
+                    response.url,
+                    self.max_listed,
+                )
+                break
+            listed += 1
+            yield Request(
+                url,
+                callback=callback,
+                errback=self.fetch_failed,
+                meta={META_HOPS: hops, META_NESTING: nesting},
+            )
+        logger.info("%s %s lists %d URLs in scope", kind, response.url, listed)
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"stablecopy/listed/{kind}", listed)
+
+    def _stopping(self) -> bool:
+        """Whether the crawl is closing (stopped, or a CLOSESPIDER limit reached): a listing or a
+        page's links stop being read. Scrapy says the latter only on its engine's slot."""
+        engine = self.crawler.engine
+        if engine is None or not engine.running:
+            return True
+        slot = getattr(engine, "_slot", None)
+        return slot is not None and slot.closing is not None
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         """An archived page: follow its in-site links when asked, and hand HTML to extraction.
@@ -217,7 +266,17 @@ class ArticlesSpider(Spider):
             return urlsplit(url).hostname in hosts and self.in_scope(url)
 
         site = tuple(sorted(hosts))  # one tuple shared by the page's requests waiting in the queue
-        for url in self.new_links(response, wanted):
+        for followed, url in enumerate(self.new_links(response, wanted)):
+            if self._stopping():
+                return
+            if self.max_links and followed >= self.max_links:
+                logger.warning(
+                    "%s has more than %d new links (STABLECOPY_MAX_LINKS_PER_PAGE): the rest are "
+                    "not followed from it",
+                    response.url,
+                    self.max_links,
+                )
+                return
             yield Request(
                 url,
                 callback=self.parse_page,

@@ -9,7 +9,7 @@ new URLs are made safe and returned.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -51,14 +51,14 @@ class NewLinks:
     def __init__(self) -> None:
         self._seen: set[str] = set()
 
-    def __call__(self, response: HtmlResponse, wanted: Callable[[str], bool]) -> list[str]:
+    def __call__(self, response: HtmlResponse, wanted: Callable[[str], bool]) -> Iterator[str]:
         """The page's links to follow that this crawl has not followed before: percent-encoded as
         they will be fetched, without fragments, not to images, media or archives, and `wanted`.
-        A link not wanted here (another site's) is not remembered: another page may want it."""
+        A link not wanted here (another site's) is not remembered: another page may want it.
+        Given one at a time, as the crawl takes them: a page of 100,000 links never stalls it."""
         base = get_base_url(response)
         scheme, netloc = urlsplit(base)[:2]
         origin = f"{scheme}://{netloc}" if scheme in ("http", "https") and netloc else ""
-        found: list[str] = []
         on_page: set[str] = set()
         for raw in _HREFS(Selector(response=response).root):
             href = str(raw).strip(_HTML_SPACE)
@@ -73,5 +73,4 @@ class NewLinks:
                 self._seen.add(url)
             elif wanted(safe):
                 self._seen.add(url)
-                found.append(safe)
-        return found
+                yield safe
