@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from warcio.cli import main as warcio_main
 
 from stablecopy.catalog.models import Capture, Crawl, Extraction
 from stablecopy.catalog.session import open_catalog
@@ -103,16 +104,14 @@ def test_a_killed_worker_is_replaced_and_its_pages_tried_again(
     assert {url: made[url] for url in wanted if made[url] != "ok"} == {}
 
 
-def test_a_resumed_crawl_makes_the_texts_that_failed_or_never_came(
-    news: SiteServer, tmp_path: Path
-) -> None:
-    data = tmp_path / "data"
+def texts_lost(news: SiteServer, data: Path) -> tuple[str, str]:
+    """A crawl as one killed with pages queued for extraction, and a worker lost three times under
+    a page, leaves it: one text missing, one `error`. The two pages' URLs."""
     done = run_cli(
         "crawl", news.url("/"), "--follow", "--depth", "2", "--data-dir", str(data), *FAST
     )
     assert done.returncode == 0, done.stderr
     first, second = (news.url(path) for path in article_paths(ARTICLES)[:2])
-    # As a crawl killed with pages queued for extraction and a worker lost three times leaves it.
     engine = open_catalog(DataLayout.create(data).db_url)
     with Session(engine) as session:
         ids = dict(session.execute(select(Capture.url, Capture.id)).all())
@@ -125,6 +124,14 @@ def test_a_resumed_crawl_makes_the_texts_that_failed_or_never_came(
         session.execute(update(Crawl).values(status="interrupted", finish_reason="shutdown"))
         session.commit()
     engine.dispose()
+    return first, second
+
+
+def test_a_resumed_crawl_makes_the_texts_that_failed_or_never_came(
+    news: SiteServer, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    first, second = texts_lost(news, data)
     resumed = run_cli("crawl", "--resume", "1", "--data-dir", str(data), *FAST)
     assert resumed.returncode == 0, resumed.stderr
     made = texts(data)
@@ -170,5 +177,24 @@ def test_a_page_too_slow_or_too_large_is_recorded_so_and_the_crawl_goes_on(
         assert done.returncode == 0, done.stderr
         made = {url.removeprefix(server.base): status for url, status in texts(data).items()}
     assert made == {"/nested": "timeout", "/huge": "too-large", "/plain": "ok"}
+    verified = run_cli("verify", "--data-dir", str(data))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_repair_makes_the_texts_that_failed_or_never_came(news: SiteServer, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first, second = texts_lost(news, data)
+    repaired = run_cli("repair", "--data-dir", str(data))
+    assert repaired.returncode == 0, repaired.stderr
+    assert "Made the clean text of 2 capture(s)" in repaired.stderr
+    made = texts(data)
+    assert (made[first], made[second]) == ("ok", "ok")
+    again = run_cli("repair", "--data-dir", str(data))
+    assert "Made the clean text" not in again.stderr  # nothing is made twice
+    warcs = sorted(map(str, (data / "warcs").iterdir()))
+    assert len(warcs) == 2  # the crawl's file, and the one the repair wrote
+    with pytest.raises(SystemExit) as checked:
+        warcio_main(["check", *warcs])
+    assert checked.value.code == 0
     verified = run_cli("verify", "--data-dir", str(data))
     assert verified.returncode == 0, verified.stdout + verified.stderr

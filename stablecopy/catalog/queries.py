@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, s
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from stablecopy.catalog.keys import catalogued_url, url_key
-from stablecopy.catalog.models import Capture, Extraction
+from stablecopy.catalog.models import ACTIVE_STATUSES, Capture, Crawl, Extraction
 from stablecopy.provenance import shortid
 
 ROWS_PER_FETCH = 1000
@@ -81,6 +81,28 @@ def record_is_catalogued(session: Session, record_id: str) -> bool:
     """Whether `record_id` is a catalogued capture's response or revisit record (indexed)."""
     found = session.scalar(select(Capture.id).where(Capture.record_id == record_id).limit(1))
     return found is not None
+
+
+def captures_lacking_text(session: Session) -> Iterator[Capture]:
+    """Whole HTML pages (2xx GET responses, not cut short) of crawls no longer running whose clean
+    text was never made or failed (`error`): what a repair makes late."""
+    query = (
+        select(Capture)
+        .join(Crawl, Crawl.id == Capture.crawl_id)
+        .outerjoin(Extraction, Extraction.capture_id == Capture.id)
+        .where(
+            Capture.record_type == "response",
+            Capture.method == "GET",
+            Capture.status >= 200,
+            Capture.status < 300,
+            Capture.truncated.is_(None),
+            func.lower(Capture.content_type).like("%html%"),
+            or_(Extraction.id.is_(None), Extraction.status == "error"),
+            Crawl.status.not_in(ACTIVE_STATUSES),
+        )
+        .order_by(Capture.id)
+    )
+    return iter(session.scalars(query).all())
 
 
 def nearest_capture(session: Session, url: str, at: datetime | None = None) -> Capture | None:

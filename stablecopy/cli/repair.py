@@ -22,14 +22,16 @@ def repair(directory: Path | None, data_dir: Path, db_url: str | None) -> None:
     crawl left `.open` (bytes after the last complete record are moved to DATA_DIR/repair/, never
     deleted), catalogue complete records that lack a row, mark crawls whose process is gone as
     interrupted, and remove the requests a killed crawl had waiting on disk (DATA_DIR/tmp/). Files
-    a running crawl holds are left alone. `stablecopy crawl` does this first.
+    a running crawl holds are left alone. `stablecopy crawl` does this first. Then make the clean
+    text of pages that lack it (their extraction failed or never ran; crawls that ran without
+    extraction excepted), archived in new WARC files of their crawls.
 
     Exit status: 0 when everything could be repaired, 1 otherwise."""
     layout = DataLayout.create(directory or data_dir, db_url)
     if not layout.root.is_dir():
         raise click.ClickException(f"no data directory at {layout.root}")
     try:
-        report = repair_data_dir(layout)
+        report = repair_data_dir(layout, texts=True)
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from exc
     for line in report.lines:

@@ -97,6 +97,16 @@ def salvaged(body: bytes, coding: bytes, max_size: int) -> tuple[bytes, str]:
     return body, "does not decode; read as not encoded"
 
 
+def decoded_body(body: bytes, content_encoding: str, max_size: int) -> bytes:
+    """`body` decoded from its Content-Encoding (`gzip`, `br, gzip`, ...) as the crawl decodes it:
+    as far as each coding goes; codings it does not know left as they are. IgnoreRequest when it
+    grows past `max_size`."""
+    codings = [c.strip().lower().encode() for c in content_encoding.split(",") if c.strip()]
+    while codings and codings[-1] in _DECODERS:
+        body, _ = salvaged(body, codings.pop(), max_size)
+    return body
+
+
 class BodyDecoding(HttpCompressionMiddleware):
     """Scrapy's decompression, and where it fails, the salvage above; then a charset that fits."""
 

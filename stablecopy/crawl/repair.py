@@ -5,7 +5,8 @@ adds: complete records stay where they are, bytes cut off the end of a file are 
 `DATA_DIR/repair/`, rows are added for records the catalogue lacks, and crawls whose process is
 gone are marked interrupted. Files a live process still writes are left alone (they are locked).
 The one thing it deletes: the requests a killed crawl had waiting on disk (`crawl --resume` finds
-them again from the archive).
+them again from the archive). `stablecopy repair` (not the repair before a crawl) also makes the
+clean text of pages whose extraction failed or never ran (stablecopy.crawl.latetexts).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from stablecopy.catalog.rows import (
     warc_file_row,
 )
 from stablecopy.catalog.session import open_catalog, session_factory
+from stablecopy.crawl.latetexts import LateTexts
 from stablecopy.crawl.processes import is_running
 from stablecopy.events import ArchivedText, Captured, WarcFileClosed
 from stablecopy.frontier.spilling import remove_abandoned
@@ -95,7 +97,8 @@ class Repairer:
         self.layout = layout
         self.report = RepairReport()
 
-    def run(self) -> RepairReport:
+    def run(self, texts: bool = False) -> RepairReport:
+        """Repair; with `texts`, also make the clean text of every page that lacks it."""
         closed_now = self._close_abandoned()
         for path in self._uncatalogued_files(closed_now):
             try:
@@ -113,7 +116,27 @@ class Repairer:
             self.report.lines.append(
                 f"Removed {self.layout.relative(spill_dir)}: requests a stopped crawl had waiting."
             )
+        if texts:
+            self._make_texts()
         return self.report
+
+    def _make_texts(self) -> None:
+        try:
+            late = LateTexts(self.session, self.layout).run()
+        except OSError as exc:
+            self.session.rollback()
+            self.report.problems += 1
+            self.report.lines.append(f"Could not archive late clean text: {exc}")
+            return
+        if late.made:
+            self.report.texts += late.made
+            self.report.lines.append(
+                f"Made the clean text of {late.made} capture(s) that had none (their extraction "
+                "failed or never ran), archived in new WARC files of their crawls."
+            )
+        for problem in late.unreadable or []:
+            self.report.problems += 1
+            self.report.lines.append(f"Could not make clean text: {problem}")
 
     # --- files -----------------------------------------------------------------------------------
 
@@ -229,12 +252,13 @@ def _record_count(path: Path) -> int:
     return sum(1 for item in scan(path) if isinstance(item, RecordFacts))
 
 
-def repair_data_dir(layout: DataLayout) -> RepairReport:
-    """Repair `layout` against its catalogue; CatalogError if the catalogue cannot be opened."""
+def repair_data_dir(layout: DataLayout, texts: bool = False) -> RepairReport:
+    """Repair `layout` against its catalogue (with `texts`, making missing clean texts too);
+    CatalogError if the catalogue cannot be opened."""
     engine = open_catalog(layout.db_url, writer=True)
     try:
         with session_factory(engine)() as session:
-            return Repairer(session, layout).run()  # it commits as it goes, file by file
+            return Repairer(session, layout).run(texts)  # it commits as it goes, file by file
     finally:
         engine.dispose()
 
