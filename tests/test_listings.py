@@ -76,3 +76,16 @@ def test_entities_are_never_expanded_or_fetched() -> None:
     listing = read_listing(xxe, BASE)
     assert listing is not None
     assert all("root:" not in url for url in listing.urls)
+
+
+def test_a_declared_encoding_the_bytes_do_not_bear_out_is_set_aside() -> None:
+    urlset = "<urlset><url><loc>https://n.example/a</loc></url></urlset>"
+    for declared in ("utf-16", "rot13", "no-such-encoding"):
+        body = f'<?xml version="1.0" encoding="{declared}"?>{urlset}'.encode()
+        listing = read_listing(body, BASE)
+        assert listing is not None, declared
+        assert list(listing.urls) == ["https://n.example/a"], declared
+    real = f'<?xml version="1.0" encoding="utf-16"?>{urlset}'.encode("utf-16")  # with its BOM
+    listing = read_listing(real, BASE)
+    assert listing is not None
+    assert list(listing.urls) == ["https://n.example/a"]

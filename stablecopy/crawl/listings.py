@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ _ROOTS = {
     "rdf": ListingKind.FEED,
     "feed": ListingKind.FEED,
 }
+_DECLARED_ENCODING = re.compile(rb"""(?<=<\?xml)([^>]*?)\sencoding\s*=\s*["'][^"']*["']""")
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 
 
@@ -141,17 +143,32 @@ def looks_like_xml(body: bytes) -> bool:
     return head.startswith(_XML_MARKERS) or body[:2] == b"\x1f\x8b"
 
 
+def _opened(body: bytes) -> tuple[Iterator[tuple[str, etree._Element]], etree._Element] | None:
+    """The parse of `body` and its root element, or None if it has none."""
+    events = _events(body)
+    try:
+        first = next((element for event, element in events if event == "start"), None)
+    except etree.XMLSyntaxError:
+        return None
+    return None if first is None else (events, first)
+
+
 def read_listing(body: bytes, base_url: str) -> Listing | None:
-    """The sitemap or feed in `body`, or None when it is neither (or cannot be read)."""
+    """The sitemap or feed in `body`, or None when it is neither (or cannot be read). An XML
+    declaration whose encoding the bytes do not bear out (`utf-16` on ASCII, a name that is no
+    encoding) is read again without it, as UTF-8."""
     try:
         if body[:2] == b"\x1f\x8b":
             body = _gunzip(body)
-        events = _events(body[:MAX_LISTING_BYTES])
-        first = next((element for event, element in events if event == "start"), None)
-    except (etree.XMLSyntaxError, ValueError, gzip.BadGzipFile, zlib.error, EOFError):
+    except (ValueError, gzip.BadGzipFile, zlib.error, EOFError):
         return None
-    if first is None:
+    body = body[:MAX_LISTING_BYTES]
+    opened = _opened(body)
+    if opened is None and _DECLARED_ENCODING.search(body, 0, 256):
+        opened = _opened(_DECLARED_ENCODING.sub(rb"\1", body, count=1))
+    if opened is None:
         return None
+    events, first = opened
     root = _local(first.tag)
     kind = _ROOTS.get(root)
     if kind is None:
