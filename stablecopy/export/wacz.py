@@ -241,10 +241,12 @@ class WaczWriter:
     def _add(
         self, package: zipfile.ZipFile, name: str, path: Path, compress: int
     ) -> dict[str, Any]:
-        with (
-            path.open("rb") as source,
-            package.open(self._info(name, compress), "w", force_zip64=True) as target,
-        ):
+        # The member's size is given up front, so zipfile writes ZIP64 fields only for a member of
+        # 4 GiB or more: ReplayWeb.page's ZIP reader takes a ZIP64 extra field in a small member's
+        # local header for its data (pages.jsonl "is not valid JSON").
+        info = self._info(name, compress)
+        info.file_size = path.stat().st_size
+        with path.open("rb") as source, package.open(info, "w") as target:
             digest, size = _copy(source, target)
         return {"name": PurePosixPath(name).name, "path": name, "hash": digest, "bytes": size}
 
