@@ -44,6 +44,10 @@ class RawServer:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def answer(self, path: str, data: bytes) -> None:
+        """From now on, answer `path` with `data`."""
+        self._server.answers[path] = data
+
     def __enter__(self) -> Self:
         self._thread.start()
         return self

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -105,9 +106,24 @@ def captures_lacking_text(session: Session) -> Iterator[Capture]:
     return iter(session.scalars(query).all())
 
 
-def nearest_capture(session: Session, url: str, at: datetime | None = None) -> Capture | None:
-    """The capture of `url` nearest to `at` (the latest when `at` is None)."""
+def _has_content() -> ColumnElement[bool]:
+    """A capture a reader can follow: a 2xx answer, a redirect that names its target, or a revisit
+    (of a whole response: a 304 included)."""
+    return or_(
+        and_(Capture.status >= 200, Capture.status < 300),
+        and_(Capture.status >= 300, Capture.status < 400, Capture.redirect_to.is_not(None)),
+        Capture.record_type == "revisit",
+    )
+
+
+def nearest_capture(
+    session: Session, url: str, at: datetime | None = None, content: bool = False
+) -> Capture | None:
+    """The capture of `url` nearest to `at` (the latest when `at` is None); with `content`, only
+    captures with content (see _has_content): no error page, no failed answer."""
     base = _captures(url, None)
+    if content:
+        base = base.where(_has_content())
     if at is None:
         return session.scalars(base.order_by(Capture.fetched_at.desc()).limit(1)).unique().first()
     before = (
@@ -130,16 +146,46 @@ def nearest_capture(session: Session, url: str, at: datetime | None = None) -> C
 
 
 def citable_capture(
-    session: Session, url: str, at: datetime | None = None, hops: int = 5
+    session: Session, url: str, at: datetime | None = None, hops: int = 5, content: bool = True
 ) -> Capture | None:
-    """The capture to cite for `url`: the nearest one, through any redirect it recorded."""
-    capture = nearest_capture(session, url, at)
+    """The capture to cite for `url`: the nearest one with content (with `content`; else the
+    nearest whatever its status), through any redirect it recorded."""
+    capture = nearest_capture(session, url, at, content)
     while hops and capture is not None and 300 <= capture.status < 400 and capture.redirect_to:
-        target = nearest_capture(session, capture.redirect_to, capture.fetched_at)
+        target = nearest_capture(session, capture.redirect_to, capture.fetched_at, content)
         if target is None:
             break
         capture, hops = target, hops - 1
     return capture
+
+
+def _variants(url: str) -> Iterator[str]:
+    """`url` with and without a trailing slash, in the other scheme, with and without `www.`."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    paths = [path[:-1] if path.endswith("/") and len(path) > 1 else path + "/", path]
+    host = parts.netloc
+    hosts = [host, host[4:] if host.startswith("www.") else "www." + host]
+    schemes = [parts.scheme, "https" if parts.scheme == "http" else "http"]
+    for scheme in schemes:
+        for netloc in hosts:
+            for variant in paths:
+                candidate = urlunsplit((scheme, netloc, variant, parts.query, ""))
+                if candidate != url:
+                    yield candidate
+
+
+def near_url(session: Session, url: str) -> str | None:
+    """A catalogued URL that differs from `url` only by a trailing slash, its scheme or `www.`:
+    the hint when `url` itself was never captured."""
+    url = catalogued_url(url)
+    for candidate in _variants(url):
+        query = select(Capture.id).where(
+            Capture.url_key == url_key(candidate), Capture.url == candidate
+        )
+        if session.scalar(query.limit(1)) is not None:
+            return candidate
+    return None
 
 
 def find_capture(session: Session, reference: str) -> Capture | None:

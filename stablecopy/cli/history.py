@@ -9,15 +9,18 @@ from pathlib import Path
 import click
 from rich import box
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from stablecopy.catalog import queries
 from stablecopy.catalog.history import FAILED, HistoryEntry, url_history
+from stablecopy.catalog.keys import catalogued_url
 from stablecopy.catalog.models import Capture
 from stablecopy.cli.console import cell, out, shown
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, utc
 from stablecopy.export.jsonl import iso
 from stablecopy.layout import DataLayout
+from stablecopy.provenance import shortid
 
 
 def _short(digest: str | None) -> str:
@@ -91,18 +94,38 @@ def history(url: str, as_json: bool, data_dir: Path, db_url: str | None) -> None
         out.print(_history_table(entries))
 
 
-def _pick(session_captures: list[Capture], when: str | None, default: Capture | None) -> Capture:
+def _pick(
+    session: Session,
+    session_captures: list[Capture],
+    when: str | None,
+    default: Capture | None,
+    url: str,
+) -> Capture:
     """The capture named by `when` (a citation id, a capture number or a time), else `default`."""
     if when is None:
         if default is None:
             raise click.ClickException("there is no earlier capture with clean text to compare")
         return default
-    by_reference = [c for c in session_captures if when in (c.short_id, str(c.id))]
+    reference = shortid.normalise(when) or when.strip()
+    by_reference = [c for c in session_captures if reference in (c.short_id, str(c.id))]
     if by_reference:
         return by_reference[0]
+    elsewhere = queries.find_capture(session, when) if not _looks_like_time(when) else None
+    if elsewhere is not None:
+        raise click.ClickException(
+            f"capture {when} is of {elsewhere.url}, not of {url}"
+            if elsewhere.url != catalogued_url(url)
+            else f"capture {when} of {url} has no clean text to compare"
+        )
     moment = utc(when)
     assert moment is not None
     return min(session_captures, key=lambda c: abs((c.fetched_at - moment).total_seconds()))
+
+
+def _looks_like_time(value: str) -> bool:
+    """A date or time (ISO 8601, a 14-digit timestamp), not a capture number or citation id."""
+    digits = value.strip()
+    return ("-" in digits[:5] and digits[:4].isdigit()) or (digits.isdigit() and len(digits) >= 8)
 
 
 @cli.command()
@@ -143,9 +166,9 @@ def diff(
         if not texts:
             raise click.ClickException(f"no capture of {url} has clean text")
         texts.sort(key=lambda c: c.fetched_at)
-        newer = _pick(texts, to, texts[-1])
+        newer = _pick(session, texts, to, texts[-1], url)
         before = [c for c in texts if c.fetched_at < newer.fetched_at]
-        older = _pick(texts, from_, before[-1] if before else None)
+        older = _pick(session, texts, from_, before[-1] if before else None, url)
         if older.fetched_at > newer.fetched_at:
             older, newer = newer, older
         try:

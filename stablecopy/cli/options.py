@@ -105,13 +105,20 @@ def require_crawl(session: Session, crawl_id: int | None) -> None:
 
 
 def utc(value: str | None) -> datetime | None:
-    """A date or datetime given on the command line, as aware UTC (naive means UTC)."""
+    """A date or datetime given on the command line, as aware UTC (naive means UTC): ISO 8601, or
+    the 14-digit timestamp of a replay URL (YYYYMMDDhhmmss, or a prefix of it down to the year)."""
     if value is None:
         return None
+    digits = value.strip()
     try:
-        moment = datetime.fromisoformat(value)  # Python 3.11 reads "Z" too
+        if digits.isdigit() and 4 <= len(digits) <= 14 and len(digits) % 2 == 0:
+            moment = datetime.strptime(digits, "%Y%m%d%H%M%S"[: len(digits) - 2])
+        else:
+            moment = datetime.fromisoformat(value)  # Python 3.11 reads "Z" too
     except ValueError as exc:
-        raise click.BadParameter(f"not an ISO 8601 date or time: {value!r}") from exc
+        raise click.BadParameter(
+            f"not an ISO 8601 date or time, nor a 14-digit timestamp: {value!r}"
+        ) from exc
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
