@@ -12,10 +12,12 @@ PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 BENCH_ARGS ?=
 
-# What the browser tests drive: Debian's Chromium, and ReplayWeb.page from the npm registry.
-BROWSER_DIR := .browser
+# The real consumers the tests hand our output to, besides the Python ones: Debian's Chromium,
+# ReplayWeb.page, and citation-js (CSL styles as Zotero-like tools render them), from npm.
+CONSUMERS_DIR := .consumers
 REPLAYWEBPAGE := replaywebpage@2.5.3
-BROWSER_STAMP := $(BROWSER_DIR)/.stamp-$(REPLAYWEBPAGE)
+CITATION_JS := @citation-js/core@0.9.0 @citation-js/plugin-csl@0.9.0
+CONSUMERS_STAMP := $(CONSUMERS_DIR)/.stamp-2
 
 .PHONY: demo test test-fast lint bench clean services
 
@@ -67,25 +69,26 @@ PYTEST := STABLECOPY_PYWB_PYTHON=$(CURDIR)/$(PYWB_VENV)/bin/python $(BIN)/python
 # The whole suite with SQLite catalogues, then the tests marked `catalogue` again with PostgreSQL
 # ones (a private server the tests start on a free loopback port, and stop). The shared-crawl tests
 # start their own PostgreSQL and Redis too.
-test: lint $(PYWB_STAMP) $(BROWSER_STAMP) services
+test: lint $(PYWB_STAMP) $(CONSUMERS_STAMP) services
 	$(PYTEST)
 	$(PYTEST) --catalogue=postgresql
 
 # The inner loop: SQLite only, nothing that needs a PostgreSQL or Redis server, no lint.
-test-fast: $(STAMP) $(PYWB_STAMP) $(BROWSER_STAMP)
+test-fast: $(STAMP) $(PYWB_STAMP) $(CONSUMERS_STAMP)
 	$(PYTEST) -m "not own_postgres"
 
-# Chromium from Debian's packages when missing (Playwright's own download needs a CDN), and the
-# replaywebpage npm package unpacked under .browser/ (its ui.js and sw.js are all a page needs).
-$(BROWSER_STAMP):
+# Chromium from Debian's packages when missing (Playwright's own download needs a CDN); the
+# replaywebpage npm package unpacked (its ui.js and sw.js are all a page needs); citation-js.
+$(CONSUMERS_STAMP):
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "installing Chromium from Debian's packages"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	fi
 	@command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
-	rm -rf $(BROWSER_DIR) && mkdir -p $(BROWSER_DIR)
-	cd $(BROWSER_DIR) && npm pack $(REPLAYWEBPAGE) --silent >/dev/null && tar xzf replaywebpage-*.tgz && mv package replaywebpage && rm replaywebpage-*.tgz
-	@touch $(BROWSER_STAMP)
+	rm -rf $(CONSUMERS_DIR) && mkdir -p $(CONSUMERS_DIR)
+	cd $(CONSUMERS_DIR) && npm pack $(REPLAYWEBPAGE) --silent >/dev/null && tar xzf replaywebpage-*.tgz && mv package replaywebpage && rm replaywebpage-*.tgz
+	cd $(CONSUMERS_DIR) && npm install --silent --no-audit --no-fund --prefix . $(CITATION_JS) >/dev/null
+	@touch $(CONSUMERS_STAMP)
 
 # PostgreSQL and Redis servers from Debian's packages, when missing (the tests run them themselves).
 services:
@@ -104,4 +107,4 @@ bench: $(BENCH_STAMP) $(PEERS_STAMP) services
 	STABLECOPY_BENCH_PEERS=$(CURDIR)/$(PEERS_VENV) $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(PYWB_VENV) $(PEERS_VENV) $(BROWSER_DIR) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PYWB_VENV) $(PEERS_VENV) $(CONSUMERS_DIR) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.catalogue
 
 REPLAYWEBPAGE = Path(
     os.environ.get(
-        "STABLECOPY_REPLAYWEBPAGE", Path(__file__).parent.parent / ".browser" / "replaywebpage"
+        "STABLECOPY_REPLAYWEBPAGE", Path(__file__).parent.parent / ".consumers" / "replaywebpage"
     )
 )
 CHROMIUM = os.environ.get("STABLECOPY_CHROMIUM", "/usr/bin/chromium")

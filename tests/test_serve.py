@@ -76,7 +76,7 @@ def test_serve_binds_loopback_and_replays_the_raw_bytes_of_a_capture(
 def test_cited_urls_replay(replay: Served) -> None:
     cited = run_cli("cite", replay.article, "--format", "csl-json", "--base-url",
                     replay.base.removesuffix("/archive/"), "--data-dir", str(replay.data))  # fmt: skip
-    archived = re.search(r'"archive_location": "([^"]+)"', cited.stdout)
+    archived = re.search(r'"URL": "([^"]+)"', cited.stdout)
     assert archived
     response = fetch(archived.group(1))
     assert response.status == 200

@@ -107,6 +107,7 @@ class WarcCapture:
             on_close=self._file_closed,
         )
         self.failed = False
+        self.closed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -150,6 +151,9 @@ class WarcCapture:
             self._write_failed("syncing the WARC file to disk", exc)
 
     def spider_closed(self) -> None:
+        # Nothing is written after this: a crawl stopped at once (Ctrl-C twice) may still hear of
+        # a response or a clean text while its reactor winds down, which would open a new file.
+        self.closed = True
         try:
             self.writer.close()
         except OSError as exc:
@@ -183,7 +187,8 @@ class WarcCapture:
             request.meta[meta.DECODE_LIMIT] = True
         if "cached" in response.flags or urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
             return response
-        if self.failed:  # the archive cannot be written: what is still in flight is not kept
+        if self.failed or self.closed:  # the archive cannot be written, or is closed: what is
+            # still in flight is not kept
             if self.crawler.stats:
                 self.crawler.stats.inc_value("stablecopy/not_archived")
             return response
@@ -316,7 +321,7 @@ class WarcCapture:
 
     def text_extracted(self, text: ExtractedText) -> None:
         """Archive an extraction: the text as a conversion record, how it was made as metadata."""
-        if self.failed:
+        if self.failed or self.closed:
             return
         try:
             archived, placed = write_text_records(self.writer, text, self._location)

@@ -18,7 +18,9 @@ from stablecopy.cli.options import catalog, location_options, replay_options, ut
 from stablecopy.provenance.citation import FORMATS, CitationFacts, render
 
 
-def citation_facts(capture: Capture, base_url: str, collection: str) -> CitationFacts:
+def citation_facts(
+    capture: Capture, base_url: str, collection: str, archive_name: str = ""
+) -> CitationFacts:
     """What a citation of `capture` says; a revisit is cited at its own time, with the title and
     text of the original whose payload it repeats."""
     extraction = capture.payload_capture.extraction
@@ -35,6 +37,7 @@ def citation_facts(capture: Capture, base_url: str, collection: str) -> Citation
         site_name=extraction.site_name if extraction else None,
         published=extraction.published if extraction else None,
         text_sha256=extraction.text_sha256 if extraction else None,
+        archive_name=archive_name,
     )
 
 
@@ -88,6 +91,14 @@ def _warnings(
     is_flag=True,
     help="Print the citation, the capture and any warnings as JSON.",
 )
+@click.option(
+    "--archive-name",
+    envvar="STABLECOPY_ARCHIVE_NAME",
+    default="",
+    metavar="NAME",
+    help="The archive's name as citations print it (CSL archive, RIS DB, the BibTeX note) "
+    "[default: the host of --base-url].",
+)
 @replay_options
 @location_options
 def cite(
@@ -97,6 +108,7 @@ def cite(
     any_status: bool,
     fmt: str,
     as_json: bool,
+    archive_name: str,
     base_url: str,
     collection: str,
     data_dir: Path,
@@ -119,7 +131,7 @@ def cite(
         if capture is None:
             raise click.ClickException(missing)
         warnings = _warnings(session, capture, url if not any_status else None, moment)
-        citation = render(citation_facts(capture, base_url, collection), fmt)
+        citation = render(citation_facts(capture, base_url, collection, archive_name), fmt)
         for warning in warnings:
             err.print(shown(f"Warning: {warning}."), markup=False, highlight=False)
         if as_json:

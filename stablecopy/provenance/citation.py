@@ -4,6 +4,12 @@ Pure functions of a CitationFacts: the same capture always gives the same citati
 (nothing here reads the clock). Every format carries the title, author, site, publication date,
 original URL, archived URL, capture time (UTC), the payload's and the clean text's SHA-256, and the
 capture's citation id.
+
+Where a format has one URL, it is the archived copy's, as APA 7 asks of an archived page and as
+common styles print it (Harvard prints `URL` and drops `archive_location`); the original URL goes
+with it in the note. The archive is named by its configured name, the access date is the capture
+date, and a year is always given (the publication's, else the capture's), so reference managers
+and BibTeX styles print one. Authors are split into family and given names (names.py).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from stablecopy.labels import timestamp14
+from stablecopy.provenance.names import Author, authors
 
 FORMATS = ("text", "bibtex", "csl-json", "ris", "robust-link")
 _LATEX_SPECIALS = re.compile(r"([&%$#_{}])|(~)|(\^)|(\\)")
@@ -38,6 +45,7 @@ class CitationFacts:
     site_name: str | None = None
     published: str | None = None
     text_sha256: str | None = None
+    archive_name: str = ""  # the archive's name as citations print it; default: its host
 
     @property
     def timestamp(self) -> str:
@@ -61,10 +69,18 @@ class CitationFacts:
         return self.site_name or urlsplit(self.url).hostname or self.url
 
     @property
-    def authors(self) -> list[str]:
-        if not self.author:
-            return []
-        return [name.strip() for name in re.split(r";|\band\b", self.author) if name.strip()]
+    def authors(self) -> list[Author]:
+        return authors(self.author)
+
+    @property
+    def archive(self) -> str:
+        return self.archive_name or urlsplit(self.archive_base).hostname or self.archive_base
+
+    @property
+    def year(self) -> int:
+        """The publication's year, else the capture's: every format gives one."""
+        issued = _date_parts(self.published)
+        return issued[0] if issued else self.fetched_at.year
 
     def digests(self) -> str:
         text = f"; clean text SHA-256 {self.text_sha256}" if self.text_sha256 else ""
@@ -81,7 +97,7 @@ def _date_parts(value: str | None) -> list[int] | None:
 def text(facts: CitationFacts) -> str:
     parts = []
     if facts.authors:
-        parts.append(", ".join(facts.authors) + ".")
+        parts.append(", ".join(a.display for a in facts.authors) + ".")
     parts.append(f"“{facts.display_title.rstrip('.')}.”")
     published = f", {facts.published}" if facts.published else ""
     parts.append(f"{facts.site}{published}. {facts.url}.")
@@ -95,6 +111,10 @@ def text(facts: CitationFacts) -> str:
 def _latex(value: str) -> str:
     def escape(match: re.Match[str]) -> str:
         special, tilde, caret, _backslash = match.groups()
+        if special == "{":  # not \{: BibTeX tools that count braces (pybtex) take it for one
+            return "\\textbraceleft{}"
+        if special == "}":
+            return "\\textbraceright{}"
         if special:
             return "\\" + special
         if tilde:
@@ -111,59 +131,94 @@ def _braced_url(value: str) -> str:
     return value.replace("{", "%7B").replace("}", "%7D")
 
 
+def _bibtex_name(author: Author) -> str:
+    if not author.is_person:
+        return "{" + _latex(author.literal) + "}"  # braced: BibTeX never splits it
+    family = "{" + _latex(author.family) + "}" if " " in author.family else _latex(author.family)
+    parts = [family, _latex(author.suffix)] if author.suffix else [family]
+    return ", ".join([*parts, _latex(author.given)])
+
+
 def bibtex(facts: CitationFacts) -> str:
+    """A biblatex `@online` entry (BibTeX's styles read it too): url is the archived copy,
+    urldate the capture date, date the publication's and year always there."""
     fields = [("title", "{" + _latex(facts.display_title) + "}")]
     if facts.authors:
-        fields.append(("author", " and ".join("{" + _latex(a) + "}" for a in facts.authors)))
+        fields.append(("author", " and ".join(_bibtex_name(a) for a in facts.authors)))
     fields.append(("organization", _latex(facts.site)))
     if facts.published:
         fields.append(("date", facts.published))
-    fields.append(("url", _braced_url(facts.url)))
+    fields.append(("year", str(facts.year)))
+    fields.append(("url", _braced_url(facts.archived_url)))
     fields.append(("urldate", facts.captured[:10]))
-    archived = f"\\url{{{_braced_url(facts.archived_url)}}}"
-    note = f"Archived {facts.captured} at {archived}; citation id {facts.short_id}"
+    original = _latex(
+        facts.url
+    )  # text, not \\url: tools that parse fields as LaTeX take % for a comment
+    note = (
+        f"Original URL {original}; archived {facts.captured} by {_latex(facts.archive)}, "
+        f"citation id {facts.short_id}"
+    )
     fields.append(("note", f"{note}; {_latex(facts.digests())}"))
     body = "".join(f"  {name} = {{{value}}},\n" for name, value in fields)
     return f"@online{{stablecopy-{facts.short_id},\n{body}}}"
 
 
+def _csl_name(author: Author) -> dict[str, str]:
+    if not author.is_person:
+        return {"literal": author.literal}
+    name = {"family": author.family, "given": author.given}
+    if author.suffix:
+        name["suffix"] = author.suffix
+    return name
+
+
 def csl_json(facts: CitationFacts) -> str:
+    """CSL-JSON, as Zotero and citation-js read it: URL is the archived copy (what styles print),
+    archive the archive's name, archive_location the citation id, accessed the capture date."""
     item: dict[str, object] = {
         "id": facts.short_id,
         "type": "article-newspaper" if facts.published else "webpage",
         "title": facts.display_title,
         "container-title": facts.site,
-        "URL": facts.url,
+        "URL": facts.archived_url,
         "accessed": {
             "date-parts": [[facts.fetched_at.year, facts.fetched_at.month, facts.fetched_at.day]],
             "raw": facts.captured,
         },
-        "archive": facts.collection,
-        "archive_location": facts.archived_url,
-        "note": f"Citation id {facts.short_id}; {facts.digests()}; WARC-Record-ID {facts.record_id}",
+        "archive": facts.archive,
+        "archive_location": facts.short_id,
+        "note": (
+            f"Original URL: {facts.url}; archived {facts.captured}; citation id "
+            f"{facts.short_id}; {facts.digests()}; WARC-Record-ID {facts.record_id}"
+        ),
     }
     if facts.authors:
-        item["author"] = [{"literal": name} for name in facts.authors]
+        item["author"] = [_csl_name(a) for a in facts.authors]
     issued = _date_parts(facts.published)
-    if issued:
-        item["issued"] = {"date-parts": [issued]}
+    item["issued"] = {"date-parts": [issued or [facts.fetched_at.year]]}
     return json.dumps([item], ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def _ris_name(author: Author) -> str:
+    if not author.is_person:
+        return author.literal  # no comma: one field, as Zotero reads an institution
+    return ", ".join(p for p in (author.family, author.given, author.suffix) if p)
 
 
 def ris(facts: CitationFacts) -> str:
     lines = [("TY", "NEWS" if facts.published else "ELEC"), ("TI", facts.display_title)]
-    lines.extend(("AU", name) for name in facts.authors)
+    lines.extend(("AU", _ris_name(a)) for a in facts.authors)
     lines.append(("T2", facts.site))
     issued = _date_parts(facts.published)
+    lines.append(("PY", str(facts.year)))
     if issued:
-        lines.append(("PY", str(issued[0])))
         lines.append(("DA", "/".join(f"{part:02d}" for part in issued) + "/"))
-    lines.append(("UR", facts.url))
+    lines.append(("UR", facts.archived_url))
     lines.append(("Y2", facts.captured[:10].replace("-", "/") + "/"))
-    lines.append(("DB", facts.collection))
+    lines.append(("DB", facts.archive))
     lines.append(("DP", "stablecopy"))
     lines.append(("AN", facts.short_id))
-    lines.append(("N1", f"Archived {facts.captured} at {facts.archived_url}; {facts.digests()}"))
+    lines.append(("N1", f"Original URL: {facts.url}; archived {facts.captured}; {facts.digests()}"))
     lines.append(("ER", ""))
     return "\n".join(f"{tag}  - {value}".rstrip() for tag, value in lines)
 
@@ -178,9 +233,8 @@ def robust_link(facts: CitationFacts) -> str:
         "data-payload-sha256": facts.payload_sha256,
         "data-text-sha256": facts.text_sha256 or "",
     }
-    byline = ", ".join(
-        part for part in (facts.site, ", ".join(facts.authors), facts.published) if part
-    )
+    names = ", ".join(a.display for a in facts.authors)
+    byline = ", ".join(part for part in (facts.site, names, facts.published) if part)
     rendered = " ".join(
         f'{name}="{html.escape(value, quote=True)}"' for name, value in attributes.items()
     )
