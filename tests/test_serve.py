@@ -5,6 +5,7 @@ The server runs as a real process (pywb in its own virtualenv); the tests talk H
 
 from __future__ import annotations
 
+import email.utils
 import re
 import sys
 import time
@@ -18,6 +19,7 @@ from stablecopy.replay.environment import ReplayEnvironmentError, pywb_python
 from stablecopy.samplesite.pages import seed_article
 from stablecopy.samplesite.server import SiteServer
 from tests.helpers import FAST, json_lines, run_cli
+from tests.rawserver import RawServer, response
 from tests.replay import Replay, fetch, serving
 
 pytestmark = pytest.mark.catalogue
@@ -145,3 +147,37 @@ def test_a_crawl_never_fetches_its_own_replay_server(replay: Served) -> None:
     port = own.split(":")[2].split("/")[0]
     assert not [c for c in listed if f":{port}/" in str(c["url"])]
     assert {c["url"] for c in replay.captures()} == before
+
+
+STORY = (
+    b"<html><head><title>Harbour plan</title></head><body><article>"
+    + b"<p>The council approved the harbour plan.</p>" * 10
+    + b"</article></body></html>"
+)
+
+
+def test_every_capture_replays_at_its_own_time_304_revisits_included(tmp_path: Path) -> None:
+    """One capture, one time: a 304 revisit replays its original's bytes, but at the time the
+    server confirmed them (as its citation says), not the original's."""
+    data = tmp_path / "data"
+    tagged = [b"Content-Type: text/html; charset=utf-8", b'ETag: "v1"']
+    with RawServer({"/story": response(b"HTTP/1.1 200 OK", tagged, STORY)}) as server:
+        for answer in (STORY, None):
+            if answer is None:
+                time.sleep(1.1)  # the revisit in another second than its original
+                server.answer("/story", response(b"HTTP/1.1 304 Not Modified", tagged[1:], b""))
+            done = run_cli("crawl", server.url("/story"), "--data-dir", str(data), *FAST)
+            assert done.returncode == 0, done.stderr
+        url = server.url("/story")
+    with serving(data) as served:
+        replay = Served(served, url)
+        captures = replay.captures()
+        assert [c["status"] for c in captures] == [200, 304]
+        for capture in captures:
+            stamp = re.sub(r"\D", "", str(capture["fetched_at"]))[:14]
+            answered = fetch(replay.url(f"/archive/{stamp}id_/{url}"))
+            assert answered.status == 200
+            assert answered.read() == STORY
+            moment = answered.headers["Memento-Datetime"]
+            assert email.utils.parsedate_to_datetime(moment).strftime("%Y%m%d%H%M%S") == stamp
+            assert f'datetime="{moment}"' in answered.headers["Link"]

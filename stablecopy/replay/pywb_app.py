@@ -14,6 +14,8 @@ import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,40 @@ class CitationIds:
         return self.app(environ, start_response)
 
 
+MEMENTO = re.compile(r"^/[^/]+/(?P<ts>\d{14})(?:[a-z]{2}_)?/")
+
+
+class MementoTimes:
+    """WSGI middleware: a memento's Memento-Datetime (and its Link) is its capture's time, the
+    timestamp in its URL. pywb takes the WARC-Date of the record it loads, which for a 304 revisit
+    indexed at its original's record (export/cdxj.py) is the original's: one capture would show
+    two times. pywb redirects every memento request to its exact timestamp (redirect_to_exact)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        match = MEMENTO.match(environ.get("PATH_INFO", ""))
+        if match is None:
+            return self.app(environ, start_response)
+        stamp = match.group("ts")
+
+        def timed(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            given = next((v for k, v in headers if k.lower() == "memento-datetime"), None)
+            if given is not None and status.startswith("200"):
+                moment = datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+                own = format_datetime(moment, usegmt=True)
+                headers = [
+                    (k, own if k.lower() == "memento-datetime" else v.replace(given, own))
+                    if k.lower() in ("memento-datetime", "link")
+                    else (k, v)
+                    for k, v in headers
+                ]
+            return start_response(status, headers, *rest)
+
+        return self.app(environ, timed)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -75,7 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     from pywb.apps.frontendapp import FrontEndApp
 
     os.chdir(Path(args.config).resolve().parent)
-    app = CitationIds(FrontEndApp(config_file=args.config), args.short_ids, args.collection)
+    app = CitationIds(
+        MementoTimes(FrontEndApp(config_file=args.config)), args.short_ids, args.collection
+    )
     server = WSGIServer((args.host, args.port), app, log=None)
     server.start()
     host, port = server.address[:2]

@@ -66,6 +66,9 @@ class ReplayServer:
             # The cited URL itself serves the archived page (pywb's banner inline), so links
             # checkers, reference managers' snapshots and readers all get the page, not a frame.
             "framed_replay": False,
+            # A request for another time is redirected to the capture's exact timestamp, so the
+            # URL of every memento served names its capture (MementoTimes relies on it).
+            "redirect_to_exact": True,
         }
         path = self.folder / "config.yaml"
         path.write_text(json.dumps(config, indent=2), encoding="utf-8")  # YAML reads JSON
