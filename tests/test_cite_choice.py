@@ -5,6 +5,9 @@ where a URL or a time was given in a form the catalogue does not hold."""
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +129,21 @@ def test_diff_with_the_citation_id_of_another_url_says_so(
     refused = run_cli("diff", url, "--from", about, "--data-dir", str(data))
     assert refused.returncode == 1
     assert f"capture {about} is of {other}, not of {url}" in refused.stderr
+
+
+def test_show_gives_a_line_that_reproduces_the_payload_digest_without_stablecopy(
+    withdrawn: tuple[Path, str],
+) -> None:
+    data, _ = withdrawn
+    whole, _ = captures(data)
+    shown = run_cli("show", whole.short_id, "--data-dir", str(data))
+    line = next(ln for ln in shown.stdout.splitlines() if ln.startswith("check_payload"))
+    command = line.removeprefix("check_payload").strip()
+    assert command.startswith("python3 -c ")
+    checked = subprocess.run(
+        ["bash", "-c", command.replace("python3", shlex.quote(sys.executable), 1)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert checked.stdout.split()[0] == whole.payload_sha256

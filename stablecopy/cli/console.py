@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -160,6 +161,21 @@ def captures_table(rows: Sequence[Capture]) -> Table:
     return table
 
 
+def payload_check(capture: Capture, layout: DataLayout) -> str:
+    """A shell line that prints the payload SHA-256 of `capture` from its WARC record with warcio
+    and sha256sum alone, no stablecopy (the bytes as received: still content-encoded)."""
+    try:
+        path = shlex.quote(str(layout.resolve(capture.warc_file)))
+    except UnsafePathError:
+        return "(the catalogued file path is refused: run `stablecopy verify`)"
+    read = (
+        "import sys; from warcio.archiveiterator import ArchiveIterator; "
+        "f = open(sys.argv[1], 'rb'); f.seek(int(sys.argv[2])); "
+        "sys.stdout.buffer.write(next(iter(ArchiveIterator(f))).raw_stream.read())"
+    )
+    return f'python3 -c "{read}" {path} {capture.warc_offset} | sha256sum'
+
+
 def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
     fields = capture_json(capture)
     try:
@@ -186,6 +202,7 @@ def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
                 "conversion_record_id": extraction.conversion_record_id,
             }
         )
+    fields["check_payload"] = payload_check(original, layout)
     fields["fixity"] = fixity
     width = max(len(key) for key in fields)
     for key, value in fields.items():
