@@ -32,21 +32,13 @@ class _Server(socketserver.ThreadingTCPServer):
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
-class RawServer:
-    """`answers` maps a request target (`/path`) to the bytes sent back."""
+class Serving:
+    """A socketserver served from a thread for the length of a `with` block, at `base`."""
 
-    def __init__(self, answers: dict[str, bytes]) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.answers = {"/robots.txt": NOT_FOUND, **answers}
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def answer(self, path: str, data: bytes) -> None:
-        """From now on, answer `path` with `data`."""
-        self._server.answers[path] = data
+    def __init__(self, server: socketserver.TCPServer) -> None:
+        self._server = server
+        self.base = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -57,6 +49,23 @@ class RawServer:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class RawServer(Serving):
+    """`answers` maps a request target (`/path`) to the bytes sent back."""
+
+    def __init__(self, answers: dict[str, bytes]) -> None:
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.answers = {"/robots.txt": NOT_FOUND, **answers}
+        super().__init__(server)
+        self._answers = server.answers
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def answer(self, path: str, data: bytes) -> None:
+        """From now on, answer `path` with `data`."""
+        self._answers[path] = data
 
 
 def response(status_line: bytes, headers: list[bytes], body: bytes) -> bytes:

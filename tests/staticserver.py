@@ -4,12 +4,11 @@ for the tests that open our packages in a real browser."""
 from __future__ import annotations
 
 import re
-import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+
+from tests.rawserver import Serving
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -61,23 +60,12 @@ class _RangeHandler(SimpleHTTPRequestHandler):
         return None
 
 
-class StaticServer:
+class StaticServer(Serving):
     """Serves `folder` at http://127.0.0.1:PORT/."""
 
     def __init__(self, folder: Path) -> None:
-        self._server = ThreadingHTTPServer(
+        server = ThreadingHTTPServer(
             ("127.0.0.1", 0), partial(_RangeHandler, directory=str(folder))
         )
-        self._server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        server.daemon_threads = True
+        super().__init__(server)

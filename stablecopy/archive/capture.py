@@ -21,7 +21,6 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from stablecopy import signals as sc_signals
 from stablecopy.archive import meta, records
-from stablecopy.archive.deflate import GzipCodec
 from stablecopy.archive.readback import ReadBack
 from stablecopy.archive.revisits import NOT_MODIFIED, Decision, RevisitPolicy
 from stablecopy.archive.textrecords import write_text_records
@@ -86,23 +85,10 @@ class WarcCapture:
         )
         self.resuming = settings.getbool("STABLECOPY_RESUME")
         self.readback = ReadBack(self.layout, crawler.signals, crawler.stats)
-        self.info = CrawlInfo(
-            operator=settings.get("STABLECOPY_OPERATOR") or "",
-            contact=settings.get("STABLECOPY_CONTACT_URL") or "",
-            description=settings.get("STABLECOPY_DESCRIPTION") or "",
-            obeys_robots=settings.getbool("ROBOTSTXT_OBEY"),
-            user_agent=settings.get("USER_AGENT") or "",
-            redacted_headers=tuple(self.redact),
-            max_response_size=self.max_response_size,
-        )
-        self.writer = WarcWriter(
-            directory=self.layout.warc_dir,
-            prefix=settings.get("STABLECOPY_WARC_PREFIX"),
-            max_size=settings.getint("STABLECOPY_WARC_MAX_SIZE"),
-            gzip=GzipCodec.chosen(
-                settings.get("STABLECOPY_WARC_GZIP_ENGINE"),
-                settings.getint("STABLECOPY_WARC_GZIP_LEVEL"),
-            ),
+        self.info = CrawlInfo.from_settings(settings)
+        self.writer = WarcWriter.from_settings(
+            settings,
+            self.layout.warc_dir,
             warcinfo_fields=lambda _filename: self.info.fields(self.crawl_id),
             on_close=self._file_closed,
         )

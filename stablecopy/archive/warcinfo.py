@@ -6,6 +6,7 @@ import platform
 import socket
 from dataclasses import dataclass
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from stablecopy import __version__
 from stablecopy.extract.result import ExtractResult
@@ -17,6 +18,9 @@ CAPTURE_METHOD = (
     "removed). Response bodies are stored as received: de-chunked, content-encoding kept. Response "
     "reason phrases come from the status code; header names are as Twisted/Scrapy normalised them."
 )
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 
 def software() -> str:
@@ -37,6 +41,20 @@ class CrawlInfo:
     user_agent: str
     redacted_headers: tuple[str, ...]
     max_response_size: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings, description: str | None = None) -> CrawlInfo:
+        """The facts a crawl's settings give (STABLECOPY_OPERATOR, ...); `description` in place
+        of STABLECOPY_DESCRIPTION, for files written on its behalf (a repair's clean texts)."""
+        return cls(
+            operator=settings.get("STABLECOPY_OPERATOR") or "",
+            contact=settings.get("STABLECOPY_CONTACT_URL") or "",
+            description=description or settings.get("STABLECOPY_DESCRIPTION") or "",
+            obeys_robots=settings.getbool("ROBOTSTXT_OBEY"),
+            user_agent=settings.get("USER_AGENT") or "",
+            redacted_headers=tuple(settings.getlist("STABLECOPY_REDACT_HEADERS")),
+            max_response_size=settings.getint("STABLECOPY_MAX_RESPONSE_SIZE"),
+        )
 
     def fields(self, crawl_id: int | None) -> list[tuple[str, str]]:
         crawl = str(crawl_id) if crawl_id else ""

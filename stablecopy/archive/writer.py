@@ -17,13 +17,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from warcio.recordloader import ArcWarcRecord
 from warcio.warcwriter import BaseWARCWriter
 
 from stablecopy.archive.deflate import DEFAULT_CODEC, GzipCodec
 from stablecopy.archive.records import BuiltRecord, DigestPolicy, new_record_id, warcinfo_record
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +176,27 @@ class WarcWriter:
         self._pid = pid if pid is not None else os.getpid()
         self._serial = 0
         self._file: _OpenFile | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: BaseSettings,
+        directory: Path,
+        warcinfo_fields: Callable[[str], Iterable[tuple[str, str]]],
+        on_close: Callable[[ClosedFile], None] | None = None,
+    ) -> WarcWriter:
+        """A writer named, rolled over and compressed as STABLECOPY_WARC_* say."""
+        return cls(
+            directory=directory,
+            prefix=settings.get("STABLECOPY_WARC_PREFIX"),
+            max_size=settings.getint("STABLECOPY_WARC_MAX_SIZE"),
+            gzip=GzipCodec.chosen(
+                settings.get("STABLECOPY_WARC_GZIP_ENGINE"),
+                settings.getint("STABLECOPY_WARC_GZIP_LEVEL"),
+            ),
+            warcinfo_fields=warcinfo_fields,
+            on_close=on_close,
+        )
 
     def reserve(self, size_hint: int) -> str:
         """Pick the file the next group goes to, for a group of about `size_hint` bytes.

@@ -19,7 +19,6 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.settings import Settings
 from sqlalchemy.orm import Session
 
-from stablecopy.archive.deflate import GzipCodec
 from stablecopy.archive.reader import RecordReadError, read_record
 from stablecopy.archive.textrecords import write_text_records
 from stablecopy.archive.warcinfo import CrawlInfo
@@ -83,24 +82,13 @@ class LateTexts:
 
     def _make(self, crawl: Crawl, settings: Settings, captures: list[Capture]) -> None:
         closed: list[ClosedFile] = []
-        info = CrawlInfo(
-            operator=settings.get("STABLECOPY_OPERATOR") or "",
-            contact=settings.get("STABLECOPY_CONTACT_URL") or "",
-            description="clean text made by `stablecopy repair` for captures of this crawl "
-            "that had none",
-            obeys_robots=settings.getbool("ROBOTSTXT_OBEY"),
-            user_agent=settings.get("USER_AGENT") or "",
-            redacted_headers=tuple(settings.getlist("STABLECOPY_REDACT_HEADERS")),
-            max_response_size=settings.getint("STABLECOPY_MAX_RESPONSE_SIZE"),
+        info = CrawlInfo.from_settings(
+            settings,
+            "clean text made by `stablecopy repair` for captures of this crawl that had none",
         )
-        writer = WarcWriter(
-            directory=self.layout.warc_dir,
-            prefix=settings.get("STABLECOPY_WARC_PREFIX"),
-            max_size=settings.getint("STABLECOPY_WARC_MAX_SIZE"),
-            gzip=GzipCodec.chosen(
-                settings.get("STABLECOPY_WARC_GZIP_ENGINE"),
-                settings.getint("STABLECOPY_WARC_GZIP_LEVEL"),
-            ),
+        writer = WarcWriter.from_settings(
+            settings,
+            self.layout.warc_dir,
             warcinfo_fields=lambda _name: info.fields(crawl.id),
             on_close=closed.append,
         )
