@@ -114,7 +114,8 @@ class Capture(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"), index=True)
     url: Mapped[str] = mapped_column(Text)
-    url_key: Mapped[str] = mapped_column(Text)  # SURT form, for lookups by URL and prefix
+    # SURT form, for lookups by URL and prefix; in byte order on PostgreSQL too (as CDXJ sorts)
+    url_key: Mapped[str] = mapped_column(Text().with_variant(Text(collation="C"), "postgresql"))
     method: Mapped[str] = mapped_column(String(16))
     status: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str | None] = mapped_column(Text)

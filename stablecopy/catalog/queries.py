@@ -106,6 +106,21 @@ def captures_lacking_text(session: Session) -> Iterator[Capture]:
     return iter(session.scalars(query).all())
 
 
+def key_range(prefix: str) -> tuple[str, str] | None:
+    """The SURT keys of every URL that starts with `prefix`, as [low, high), or None when the
+    prefix has no path to anchor the key on (`https://news.example` also begins
+    `https://news.example.org/`) or a query (SURT sorts query arguments)."""
+    parts = urlsplit(prefix)
+    if not parts.scheme or not parts.netloc or not parts.path.startswith("/") or "?" in prefix:
+        return None
+    low = url_key(prefix)
+    if not low or ")" not in low:
+        return None
+    # A path prefix that ends mid-segment keeps its SURT as a prefix of longer paths' keys; the
+    # trailing slash SURT adds to a bare host is kept (a bare host's prefix ends in "/").
+    return low, low[:-1] + chr(ord(low[-1]) + 1)
+
+
 def _has_content() -> ColumnElement[bool]:
     """A capture a reader can follow: a 2xx answer, a redirect that names its target, or a revisit
     (of a whole response: a 304 included)."""
@@ -231,6 +246,9 @@ class CaptureFilter:
             url = catalogued_url(self.url)
             conditions += [entity.url_key == url_key(url), entity.url == url]
         if self.url_prefix is not None:
+            keys = key_range(self.url_prefix)
+            if keys is not None:  # an index range; the URL test below keeps it exact
+                conditions += [entity.url_key >= keys[0], entity.url_key < keys[1]]
             conditions.append(entity.url.startswith(self.url_prefix, autoescape=True))
         if self.since is not None:
             conditions.append(entity.fetched_at >= self.since)
@@ -339,7 +357,10 @@ def expected_records(
 
 
 def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Capture]:
-    """The selected captures with their extractions, in file order, streamed."""
+    """The selected captures with their extractions, streamed: in time order for a selection by
+    time (read along the fetched_at index), else in file order."""
+    timed = selection.since is not None or selection.until is not None
+    order = (Capture.fetched_at, Capture.id) if timed else (Capture.warc_file, Capture.warc_offset)
     query = (
         select(Capture)
         .options(
@@ -347,7 +368,7 @@ def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Ca
             joinedload(Capture.original).joinedload(Capture.extraction),
         )
         .where(selection.clause())
-        .order_by(Capture.warc_file, Capture.warc_offset)
+        .order_by(*order)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
     yield from session.scalars(query)  # a one-to-one joined load needs no unique()
@@ -393,9 +414,9 @@ def original_capture(session: Session, revisit: CaptureRow) -> CaptureRow | None
     return session.connection().execute(_CAPTURE_BY_ID, {"id": revisit.refers_to_id}).first()
 
 
-def capture_count_and_highest_id(session: Session) -> tuple[int, int]:
-    count, highest = session.execute(select(func.count(Capture.id), func.max(Capture.id))).one()
-    return int(count or 0), int(highest or 0)
+def highest_capture_id(session: Session) -> int:
+    """The id of the newest capture (0 if none): the primary key's end, constant time."""
+    return int(session.scalar(select(func.max(Capture.id))) or 0)
 
 
 def short_ids_after(session: Session, after: int) -> Iterable[tuple[str, datetime, str]]:
@@ -405,6 +426,7 @@ def short_ids_after(session: Session, after: int) -> Iterable[tuple[str, datetim
         select(Capture.short_id, Capture.fetched_at, Capture.url)
         .where(Capture.id > after, Capture.short_id.is_not(None))
         .order_by(Capture.id)
+        .execution_options(yield_per=ROWS_PER_FETCH)
     )
     return ((str(short), moment, url) for short, moment, url in rows)
 

@@ -22,7 +22,7 @@ from stablecopy.archive.records import warc_date
 from stablecopy.archive.writer import OPEN_SUFFIX, finished_files
 from stablecopy.catalog import fixity as catalog_fixity
 from stablecopy.catalog import queries
-from stablecopy.catalog.files import catalogued_files, closed_files
+from stablecopy.catalog.files import catalogued_files, closed_file, closed_files
 from stablecopy.catalog.models import FixityRun
 from stablecopy.catalog.queries import CaptureFilter, ExpectedRecord
 from stablecopy.labels import sha256_label
@@ -185,7 +185,6 @@ class Verifier:
         self._run: FixityRun | None = None
         self.summary = Summary(kind="records")
         self.fetch: Callable[[str, str], Path | None] | None = None
-        self._stored = {row.path: row.store_uri for row in closed_files(session)}
 
     # --- what to read ----------------------------------------------------------------------------
 
@@ -206,8 +205,11 @@ class Verifier:
 
     def _from_store(self, relative: str) -> Path | None:
         """A local copy of a file the data directory lacks but the store has (see `fetch`)."""
-        uri = self._stored.get(relative)
-        if uri is None or self.fetch is None:
+        if self.fetch is None:
+            return None
+        row = closed_file(self.session, relative)  # asked per missing file, not every row at start
+        uri = row.store_uri if row is not None else None
+        if uri is None:
             return None
         return self.fetch(relative, uri)
 

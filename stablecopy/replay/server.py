@@ -111,7 +111,7 @@ class ReplayServer:
                 self.process.wait(timeout=interval)
             except subprocess.TimeoutExpired:
                 if self.index.refresh():
-                    logger.info("replay index refreshed: %s captures", self.index.state[0])
+                    logger.info("replay index refreshed: up to capture %s", self.index.highest)
                 continue
             raise ReplayError(f"pywb stopped: {self._log_tail()}")
 
