@@ -14,6 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.catalogue import Point, catalogue_round, catalogue_table
 from bench.measure import become_subreaper, run
 from bench.report import Sample, Series, Target, chart, markdown, write_json
 from bench.rounds import TOOLS, Tool
@@ -116,6 +117,16 @@ def main() -> int:
         default="1,2,4",
         help="worker processes of the shared-crawl scaling run ('' to skip)",
     )
+    parser.add_argument(
+        "--catalogue-sizes",
+        default="200000,2000000",
+        help="two catalogue sizes for the replay/export/verify scale round ('' to skip)",
+    )
+    parser.add_argument(
+        "--only-catalogue",
+        action="store_true",
+        help="run the catalogue-scale round alone (over one crawl of the site)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
     become_subreaper()
@@ -125,6 +136,8 @@ def main() -> int:
     machine = (f"{platform.node()}: {os.cpu_count()} cores, {platform.machine()}, "
                f"Python {platform.python_version()}, {platform.system()} {platform.release()}")  # fmt: skip
     print(f"bench: {args.articles} articles, {args.rounds} rounds, work in {work}", flush=True)
+    if args.only_catalogue:
+        return _catalogue_only(args, work)
     tools = [tool for tool in TOOLS if _available(tool)]
     series = {tool.key: Series(tool.key, tool.label) for tool in tools}
     try:
@@ -141,6 +154,11 @@ def main() -> int:
                         out.rename(kept)
             print("fixity", flush=True)
             verify, check = fixity_rounds(work / "full-kept", work, args.rounds)
+            at_scale: list[Point] = []
+            if args.catalogue_sizes:
+                print("catalogue scale", flush=True)
+                sizes = [int(n) for n in args.catalogue_sizes.split(",")]
+                at_scale = catalogue_round(work / "full-kept", work, _host(site), sizes)
             print("extraction alone", flush=True)
             extraction = extraction_ms(site)
             scaling = []
@@ -182,6 +200,9 @@ def main() -> int:
             + ", ".join(f"{n} pages {mb:.0f} MB" for n, mb in growth.items())
             + "."
         )
+    if at_scale:
+        extra += ["", *catalogue_table(at_scale)]
+        targets += _scale_targets(at_scale)
     if scaling:
         extra += [
             "",
@@ -211,6 +232,44 @@ def main() -> int:
     chart(args.out / f"{stamp}.png", title, [*series.values()])
     shutil.copyfile(args.out / f"{stamp}.png", args.out / "latest.png")
     print(f"written to {args.out}/{stamp}.{{md,json,png}}")
+    return 0
+
+
+def _host(site: NewsSite) -> str:
+    return site.base.split("://", 1)[1].rstrip("/")
+
+
+def _scale_targets(points: list[Point]) -> list[Target]:
+    small, large = points[0], points[-1]
+    found = []
+    restart = large.seconds["serve, restarted (index kept)"]
+    found.append(Target(f"serve ready, restarted, {large.size:,} captures (s)", restart, "< 5",
+                        restart < 5))  # fmt: skip
+    found.append(Target("serve idle, share of a core", large.idle_core_share, "< 0.01",
+                        large.idle_core_share < 0.01))  # fmt: skip
+    for name in ("export --wacz --url-prefix", "export --jsonl --since", "verify --url"):
+        growth = large.seconds[name] / max(small.seconds[name], 1e-9)
+        found.append(Target(f"{name}, growth with the catalogue", growth, "< 2", growth < 2))
+    rss = max(large.rss_mb.values())
+    found.append(Target("peak RSS of those commands (MB)", rss, "< 300", rss < 300))
+    return found
+
+
+def _catalogue_only(args: argparse.Namespace, work: Path) -> int:
+    """The catalogue-scale round alone, over one full crawl of a small site."""
+    try:
+        site = NewsSite(min(args.articles, 1000), work)
+        with site.served():
+            _, crawled = crawl_once(TOOLS[0], site, work, "catalogue")
+            sizes = [int(n) for n in args.catalogue_sizes.split(",")]
+            points = catalogue_round(crawled, work, _host(site), sizes)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    table = "\n".join([*catalogue_table(points), "", *(
+        f"- {t.name}: {t.measured:.3g} (wanted {t.wanted}){'' if t.met else ' NOT MET'}"
+        for t in _scale_targets(points))])  # fmt: skip
+    print("\n" + table)
+    (args.out / "catalogue-latest.md").write_text(table + "\n")
     return 0
 
 
