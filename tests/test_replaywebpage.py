@@ -47,7 +47,7 @@ def viewer(folder: Path, package: str, url: str) -> None:
     )
 
 
-def replayed(page: Page, wanted: str, seconds: float = 60) -> tuple[str, str]:
+def replayed(page: Page, wanted: str, errors: list[str], seconds: float = 120) -> tuple[str, str]:
     """The URL and text of the frame that replays the archived page, once it shows `wanted`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -61,7 +61,8 @@ def replayed(page: Page, wanted: str, seconds: float = 60) -> tuple[str, str]:
             if wanted in text:
                 return frame.url, text
         page.wait_for_timeout(250)  # lets Playwright take in the browser's events, unlike sleep
-    raise AssertionError(f"ReplayWeb.page never showed {wanted!r}: {[f.url for f in page.frames]}")
+    frames = [f.url for f in page.frames]
+    raise AssertionError(f"ReplayWeb.page never showed {wanted!r}: {frames}; console: {errors}")
 
 
 def test_an_exported_wacz_replays_in_replaywebpage(site: SiteServer, tmp_path: Path) -> None:
@@ -87,7 +88,7 @@ def test_an_exported_wacz_replays_in_replaywebpage(site: SiteServer, tmp_path: P
             page.on("console", lambda m: errors.append(m.text))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(server.base + "/index.html")
-            frame_url, text = replayed(page, "The Loopback Ledger")
+            frame_url, text = replayed(page, "The Loopback Ledger", errors)
         finally:
             browser.close()
     assert f"/{timestamp14(fetched)}mp_/{site.url('/')}" in frame_url  # at its capture time
