@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true, union
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from stablecopy.catalog.keys import catalogued_url, url_key
@@ -260,11 +260,14 @@ class CaptureFilter:
         selected = and_(*self._conditions(Capture))
         if not self.with_originals or self.everything:
             return selected
-        revisit = aliased(Capture)
+        # One id list from two index-served selects: `selected OR id IN (originals)` would read
+        # the whole table (an OR across two indexes), at any size of the selection.
+        picked, revisit = aliased(Capture), aliased(Capture)
+        chosen = select(picked.id).where(*self._conditions(picked))
         originals = select(revisit.refers_to_id).where(
             *self._conditions(revisit), revisit.refers_to_id.is_not(None)
         )
-        return or_(selected, Capture.id.in_(originals))
+        return Capture.id.in_(union(chosen, originals))
 
 
 @dataclass(frozen=True)
