@@ -16,8 +16,11 @@ REVISIT = "stablecopy_revisit"  # the revisit profile, when the fetch was archiv
 DECODE_LIMIT = "stablecopy_decode_limit"  # the middleware set download_maxsize (decoding)
 TEXT_DONE = "stablecopy_text_done"  # served from the archive, its clean text already made
 DECODING = "stablecopy_decoding"  # what was wrong with the body's declared encodings, if anything
+TEXT_ENCODING = "stablecopy_text_encoding"  # the charset that fits the body (crawl.decoding)
 
-PER_FETCH = (BEGAN, RECEIVED, TRUNCATED, RECORD_ID, PRIOR, REVISIT, TEXT_DONE, DECODING)
+PER_FETCH = (
+    BEGAN, RECEIVED, TRUNCATED, RECORD_ID, PRIOR, REVISIT, TEXT_DONE, DECODING, TEXT_ENCODING,
+)  # fmt: skip
 
 REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content
 ARCHIVED_FLAG = "archived"  # response flag: a resumed crawl's earlier capture, read back

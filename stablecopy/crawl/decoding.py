@@ -23,7 +23,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 
-from stablecopy.archive import meta
+from stablecopy.archive import brotlicodec, meta
 from stablecopy.extract.charset import reading
 
 if TYPE_CHECKING:
@@ -34,20 +34,12 @@ logger = logging.getLogger(__name__)
 CHUNK = 1024  # the pieces fed to a decoder that cannot be rewound (see _prefix)
 
 
-class _Brotli:
-    def __init__(self) -> None:
-        self._inner = brotli.Decompressor()
-
-    def decompress(self, data: bytes) -> bytes:
-        return bytes(self._inner.process(data))
-
-
 # Incremental decoders, each with `decompress(bytes) -> bytes`; gzip's also reads zlib streams.
 _DECODERS: dict[bytes, Callable[[], Any]] = {
     b"gzip": lambda: zlib.decompressobj(32 + zlib.MAX_WBITS),
     b"x-gzip": lambda: zlib.decompressobj(32 + zlib.MAX_WBITS),
     b"deflate": zlib.decompressobj,
-    b"br": _Brotli,
+    b"br": brotlicodec.Decompressor,  # Google's brotli with the decompress() zlib has
     b"zstd": ZstdDecompressor,
 }
 # What a decoder raises on bytes that are not its coding (gzip's BadGzipFile is an OSError).
@@ -121,7 +113,7 @@ class BodyDecoding(HttpCompressionMiddleware):
         if not isinstance(decoded, Response):
             return decoded
         if isinstance(decoded, TextResponse):
-            decoded = self._readable(decoded, problems)
+            decoded = self._readable(request, decoded, problems)
         if problems:
             note = "; ".join(problems)
             logger.warning("%s: %s", decoded.url, note)
@@ -151,9 +143,12 @@ class BodyDecoding(HttpCompressionMiddleware):
         return response.replace(cls=cls, headers=headers, body=body)
 
     @staticmethod
-    def _readable(response: TextResponse, problems: list[str]) -> TextResponse:
+    def _readable(request: Request, response: TextResponse, problems: list[str]) -> TextResponse:
+        """The response in the charset that fits it; the charset is kept in the request's meta,
+        so the page's text is decoded once more, never worked out again (reactor thread)."""
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         read = reading(response.body, content_type)
+        request.meta[meta.TEXT_ENCODING] = read.encoding
         if read.rejected is None:
             return response
         problems.append(f"declared charset {read.rejected!r} does not fit; read as {read.encoding}")

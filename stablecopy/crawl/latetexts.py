@@ -48,16 +48,6 @@ def _settings(crawl: Crawl) -> Settings:
     return project_settings({k: v for k, v in (crawl.settings or {}).items() if v is not None})
 
 
-def _options(settings: Settings) -> ExtractOptions:
-    return ExtractOptions(
-        favor_precision=settings.getbool("STABLECOPY_EXTRACT_FAVOR_PRECISION"),
-        include_tables=settings.getbool("STABLECOPY_EXTRACT_INCLUDE_TABLES"),
-        fast=settings.getbool("STABLECOPY_EXTRACT_FAST"),
-        consent_selector_files=tuple(settings.getlist("STABLECOPY_CONSENT_SELECTOR_FILES")),
-        consent_phrase_files=tuple(settings.getlist("STABLECOPY_CONSENT_PHRASE_FILES")),
-    )
-
-
 class LateTexts:
     """Makes, archives and catalogues the missing clean texts of one data directory's crawls."""
 
@@ -92,7 +82,7 @@ class LateTexts:
             warcinfo_fields=lambda _name: info.fields(crawl.id),
             on_close=closed.append,
         )
-        options = _options(settings)
+        options = ExtractOptions.from_settings(settings)
         timeout = settings.getfloat("STABLECOPY_EXTRACT_TIMEOUT")
         limit = settings.getint("STABLECOPY_EXTRACT_MAX_SIZE")
         try:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stablecopy.extract.consent import load_rules
 from stablecopy.extract.result import ExtractResult, ExtractStatus
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 EXTRACTOR = "trafilatura"
 
@@ -26,6 +29,17 @@ class ExtractOptions:
     fast: bool = True
     consent_selector_files: tuple[str, ...] = ()
     consent_phrase_files: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ExtractOptions:
+        """The choices STABLECOPY_EXTRACT_* and STABLECOPY_CONSENT_* settings make."""
+        return cls(
+            favor_precision=settings.getbool("STABLECOPY_EXTRACT_FAVOR_PRECISION"),
+            include_tables=settings.getbool("STABLECOPY_EXTRACT_INCLUDE_TABLES"),
+            fast=settings.getbool("STABLECOPY_EXTRACT_FAST"),
+            consent_selector_files=tuple(settings.getlist("STABLECOPY_CONSENT_SELECTOR_FILES")),
+            consent_phrase_files=tuple(settings.getlist("STABLECOPY_CONSENT_PHRASE_FILES")),
+        )
 
 
 @cache

@@ -36,13 +36,7 @@ class ExtractionPipeline:
         if not settings.getbool("STABLECOPY_EXTRACT_ENABLED"):
             raise NotConfigured("clean-text extraction is switched off")
         self.crawler = crawler
-        self.options = ExtractOptions(
-            favor_precision=settings.getbool("STABLECOPY_EXTRACT_FAVOR_PRECISION"),
-            include_tables=settings.getbool("STABLECOPY_EXTRACT_INCLUDE_TABLES"),
-            fast=settings.getbool("STABLECOPY_EXTRACT_FAST"),
-            consent_selector_files=tuple(settings.getlist("STABLECOPY_CONSENT_SELECTOR_FILES")),
-            consent_phrase_files=tuple(settings.getlist("STABLECOPY_CONSENT_PHRASE_FILES")),
-        )
+        self.options = ExtractOptions.from_settings(settings)
         self.workers = ExtractionWorkers(
             settings.getint("STABLECOPY_EXTRACT_WORKERS"),
             settings.getfloat("STABLECOPY_EXTRACT_TIMEOUT"),

@@ -243,11 +243,16 @@ class ArticlesSpider(Spider):
         new = not response.meta.get(meta.REVISIT) and not response.meta.get(meta.TEXT_DONE)
         if not (self.extract and record_id and whole and new and 200 <= response.status < 300):
             return None
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        encoding = response.meta.get(meta.TEXT_ENCODING)  # found by crawl.decoding, if it ran
+        if encoding:
+            html = response.body.decode(encoding, "replace")
+        else:
+            content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+            html = page_text(response.body, content_type)
         return Page(
             url=response.url,
             record_id=record_id,
-            html=page_text(response.body, content_type),
+            html=html,
             decoding=response.meta.get(meta.DECODING),
         )
 
