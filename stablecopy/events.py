@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from stablecopy.extract.result import ExtractResult
+from stablecopy.requisites.requisite import Requisite
+
+# The error type of a fetch not made, or stopped, on purpose (a requisite too large, a stream,
+# forbidden by robots.txt): its message says why.
+SKIPPED_FETCH = "skipped"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Captured:
     refers_to: str | None = None  # the original's record id, for a revisit
     etag: str | None = None
     last_modified: str | None = None
+    requisite: str | None = None  # the kind of requisite it was fetched as; None for a page
 
 
 @dataclass(frozen=True)
@@ -157,3 +163,13 @@ class WarcFileClosed:
     records: int
     opened_at: datetime
     closed_at: datetime
+
+
+@dataclass(frozen=True)
+class RequisitesFound:
+    """What the document archived as `record_id` needs to render: each requisite's URL, kind, and
+    why it is not fetched, if it is not. Fetched ones are captured (or fail) like any fetch."""
+
+    record_id: str
+    url: str
+    requisites: tuple[Requisite, ...]

@@ -26,6 +26,8 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 0.25
+# A host's robots.txt Crawl-delay is honoured (stablecopy.crawl.crawldelay), up to this many seconds.
+STABLECOPY_MAX_CRAWL_DELAY = 60.0
 # What every request asks for. Only gzip and deflate bodies: every WARC reader and replay tool
 # decodes those (brotli and zstd would tie replay to optional libraries for as long as the archive
 # lives). No Accept-Language, so sites serve their default edition rather than an English one.
@@ -70,6 +72,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 DOWNLOADER_MIDDLEWARES = {
     # First of all: never fetch this archive's own replay server (`stablecopy serve`).
     "stablecopy.replay.guard.ReplayGuard": 10,
+    # Scrapy's robots.txt middleware, which also honours each host's Crawl-delay.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "stablecopy.crawl.crawldelay.CrawlDelayRobots": 100,
     # Closest to the downloader (after HttpCache at 900): sees every hop of a redirect and every
     # retry, with the body still content-encoded as it came off the connection.
     "stablecopy.archive.capture.WarcCapture": 950,
@@ -163,6 +168,21 @@ STABLECOPY_SITEMAP_INDEX_DEPTH = 3
 # Regular expressions a followed or listed URL must match (any) / must not match (none).
 STABLECOPY_ALLOW: list[str] = []
 STABLECOPY_DENY: list[str] = []
+
+# --- Page requisites: what an archived page needs to render ----------------------------------------
+# Fetch every archived page's (and embedded document's, and stylesheet's) stylesheets, fonts, images,
+# scripts, icons and iframes, from whatever host serves them (--no-requisites turns it off).
+STABLECOPY_REQUISITES = True
+# How deep iframes in iframes are fetched (Heritrix's embed hops): a page's iframe is 1.
+STABLECOPY_EMBED_DEPTH = 2
+# Requisites larger than this (bytes) are skipped and recorded as skipped; so are audio and video.
+STABLECOPY_REQUISITE_MAX_SIZE = 50 * 1024 * 1024
+# Ad and tracker hosts whose requisites are not archived: lists in EasyList domain style ("default":
+# the bundled stablecopy/requisites/rules/ad-hosts.txt; [] archives everything), plus single hosts.
+STABLECOPY_REQUISITE_BLOCKLISTS = ["default"]
+STABLECOPY_BLOCKED_HOSTS: list[str] = []
+# Requisites fetched for one document at most (a page of 5,000 images is a gallery or a trap).
+STABLECOPY_MAX_REQUISITES_PER_PAGE = 1000
 
 # --- WARC files ----------------------------------------------------------------------------------
 # File names are {prefix}-{YYYYMMDDhhmmssffffff}-{serial:05d}-{pid}-{host}.warc.gz (lowercase).

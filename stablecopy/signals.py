@@ -31,3 +31,5 @@ catalog_committing = object()
 # query: ArchivedResponseQuery — asked by the archive when resuming a crawl; a receiver (the
 # catalogue) returns the ArchivedResponse this crawl already has for the URL, or None.
 archived_response_requested = object()
+# found: RequisitesFound — a document's requisites (fetched or skipped), to link to its capture.
+requisites_found = object()

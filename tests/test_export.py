@@ -152,7 +152,14 @@ def test_a_selection_is_packed_as_byte_exact_excerpts(full_crawl: CrawlRun, tmp_
         original = originals[record.headers["WARC-Record-ID"]]
         assert record.headers == original.headers
         assert record.block == original.block
-    assert {e["url"] for e in index} == {row["url"] for row in selected}
+    # The selected pages, and what they need to render, wherever it is hosted (site.css, the
+    # CDN's font and images): requisites, and only requisites, beyond the prefix.
+    indexed = {e["url"] for e in index}
+    kinds = {str(row["url"]): row["fetched_as"] for row in full_crawl.captures_json()}
+    assert indexed >= {row["url"] for row in selected}
+    beyond = indexed - {row["url"] for row in selected}
+    assert {kinds[url] for url in beyond} >= {"stylesheet", "font", "image"}
+    assert "page" not in {kinds[url] for url in beyond}
     by_offset = {r.offset: r for r in found}
     for entry in index:
         assert by_offset[int(entry["offset"])].headers["WARC-Target-URI"] == entry["url"]
@@ -185,7 +192,11 @@ def test_jsonl_export_is_the_catalogue(full_crawl: CrawlRun, tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     rows = json_lines(target.read_text())
-    assert rows == full_crawl.captures_json()
+    listed = full_crawl.captures_json()
+    # `captures --json` adds whether each page's copy is complete (its requisite set); the rest
+    # is the same catalogue.
+    assert all(("requisites" in row) == (row["fetched_as"] == "page") for row in listed)
+    assert rows == [{k: v for k, v in row.items() if k != "requisites"} for row in listed]
     assert f"Wrote {target}: {len(rows)} captures." in result.stderr
 
 

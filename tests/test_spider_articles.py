@@ -20,13 +20,21 @@ ARTICLES = [a.path for a in articles()]
 
 
 def crawled(site: SiteServer, tmp_path: Path, *args: str) -> set[str]:
+    """The paths of the site's pages the crawl captured (not what they needed to render, nor its
+    CDN's robots.txt)."""
+    found = captured(site, tmp_path, *args)
+    return {p for p, kind in found.items() if kind is None and p.startswith("/")}
+
+
+def captured(site: SiteServer, tmp_path: Path, *args: str) -> dict[str, str | None]:
+    """Every URL captured (the site's as paths), with the kind of requisite it was fetched as."""
     result = run_cli("crawl", *args, "--data-dir", str(tmp_path), *FAST)
     assert result.returncode == 0, result.stderr
     engine = open_catalog(DataLayout.create(tmp_path).db_url)
     with engine.connect() as connection:
-        urls = {url.removeprefix(site.base) for url in connection.scalars(select(Capture.url))}
+        rows = connection.execute(select(Capture.url, Capture.requisite)).all()
     engine.dispose()
-    return urls
+    return {url.removeprefix(site.base): kind for url, kind in rows}
 
 
 def test_capture_only_crawl_writes_no_text_records(site: SiteServer, tmp_path: Path) -> None:
@@ -70,6 +78,30 @@ def test_follow_stays_within_depth_and_allow(site: SiteServer, tmp_path: Path) -
 def test_depth_zero_follows_nothing(site: SiteServer, tmp_path: Path) -> None:
     urls = crawled(site, tmp_path, site.url("/news/"), "--follow", "--depth", "0")
     assert urls == {"/robots.txt", "/news/"}
+
+
+def test_requisites_come_from_any_host_whatever_the_scope_says(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    """--deny and --allow choose pages; what a chosen page needs to render is fetched anyway,
+    from the CDN too, never counting as a hop and never followed for links."""
+    article = ARTICLES[0]
+    found = captured(
+        site, tmp_path, site.url(article), "--follow", "--depth", "0",
+        "--deny", "static", "--deny", "127.0.0.2", "--allow", "^nothing$",
+    )  # fmt: skip
+    cdn = site.cdn.base
+    assert found[article] is None
+    assert found["/static/site.css"] == "stylesheet"
+    assert found[f"{cdn}/assets/typography.css"] == "stylesheet"  # @imported by site.css
+    assert found[f"{cdn}/fonts/ledger-display.woff2"] == "font"  # from typography.css
+    assert found[f"{cdn}/img/masthead.png"] == "image"  # a background in site.css
+    assert found["/embed/chart.html"] == "embed"
+    assert found["/static/chart.png"] == "image"  # the embedded document's own
+    assert {f"{cdn}/img/photo-640.png", f"{cdn}/img/photo-1280.png"} <= found.keys()  # srcset
+    assert found[f"{cdn}/img/street.png"] == "image"  # lazy: data-src
+    pages = {p for p, kind in found.items() if kind is None and not p.endswith("/robots.txt")}
+    assert pages == {article}  # no link followed: depth 0
 
 
 def test_follow_two_hops_reaches_links_of_linked_pages(site: SiteServer, tmp_path: Path) -> None:

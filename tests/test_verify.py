@@ -45,9 +45,14 @@ def crawl_once(site: SiteServer, folder: Path, *extra: str) -> Path:
 
 @pytest.fixture(scope="module")
 def page_only(site: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """robots.txt and one article, no clean text: the article's response is the file's last member."""
+    """robots.txt and one article, no clean text, no requisites: the article's response is the
+    file's last member."""
     return crawl_once(
-        site, tmp_path_factory.mktemp("page"), "-s", "STABLECOPY_EXTRACT_ENABLED=False"
+        site,
+        tmp_path_factory.mktemp("page"),
+        "--no-requisites",
+        "-s",
+        "STABLECOPY_EXTRACT_ENABLED=False",
     )
 
 

@@ -27,6 +27,7 @@ from stablecopy.archive.textrecords import write_text_records
 from stablecopy.archive.warcinfo import CrawlInfo
 from stablecopy.archive.writer import ClosedFile, WarcWriter
 from stablecopy.events import (
+    SKIPPED_FETCH,
     Captured,
     CrawlOpened,
     ExtractedText,
@@ -199,14 +200,15 @@ class WarcCapture:
         if urlparse_cached(request).scheme not in _ARCHIVED_SCHEMES:
             return
         stats = self.crawler.stats
+        skipped = request.meta.get(meta.SKIPPED)
         if stats:
-            stats.inc_value("stablecopy/fetch_failures")
+            stats.inc_value("stablecopy/skipped" if skipped else "stablecopy/fetch_failures")
         failure = FetchFailed(
             url=records.without_fragment(request.url),
             method=request.method,
             failed_at=_now(),
-            error_type=type(exception).__name__,
-            message=str(exception) or type(exception).__name__,
+            error_type=SKIPPED_FETCH if skipped else type(exception).__name__,
+            message=skipped or str(exception) or type(exception).__name__,
         )
         self.crawler.signals.send_catch_log(sc_signals.fetch_failed, failure=failure)
 
@@ -303,6 +305,7 @@ class WarcCapture:
             etag=_header(response, b"ETag") or (original.etag if original else None),
             last_modified=_header(response, b"Last-Modified")
             or (original.last_modified if original else None),
+            requisite=request.meta.get(meta.REQUISITE),
         )
 
     def text_extracted(self, text: ExtractedText) -> None:

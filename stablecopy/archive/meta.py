@@ -17,9 +17,12 @@ DECODE_LIMIT = "stablecopy_decode_limit"  # the middleware set download_maxsize 
 TEXT_DONE = "stablecopy_text_done"  # served from the archive, its clean text already made
 DECODING = "stablecopy_decoding"  # what was wrong with the body's declared encodings, if anything
 TEXT_ENCODING = "stablecopy_text_encoding"  # the charset that fits the body (crawl.decoding)
+REQUISITE = "stablecopy_requisite"  # the kind of requisite a request fetches (spiders.requisites)
+SKIPPED = "stablecopy_skipped"  # why a fetch was stopped on purpose (a requisite too large...)
 
 PER_FETCH = (
     BEGAN, RECEIVED, TRUNCATED, RECORD_ID, PRIOR, REVISIT, TEXT_DONE, DECODING, TEXT_ENCODING,
+    SKIPPED,
 )  # fmt: skip
 
 REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content

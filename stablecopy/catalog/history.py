@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from stablecopy.catalog.keys import catalogued_url, url_key
-from stablecopy.catalog.models import Capture, Crawl, FetchFailure
+from stablecopy.catalog.models import Capture, Crawl, FetchFailure, RequisiteLink
 
 NEW = "new"
 UNCHANGED = "unchanged"
@@ -131,7 +131,7 @@ class RunSummary:
 
 def _is_page(capture: Capture) -> bool:
     redirect = 300 <= capture.status < 400 and capture.status != 304
-    return not redirect and urlsplit(capture.url).path != "/robots.txt"
+    return not (redirect or capture.requisite) and urlsplit(capture.url).path != "/robots.txt"
 
 
 def _load(session: Session, ids: Sequence[int]) -> dict[int, Capture]:
@@ -186,6 +186,10 @@ def run_summary(session: Session, crawl_id: int) -> RunSummary:
     failed_urls = set(
         session.scalars(select(FetchFailure.url).where(FetchFailure.crawl_id == crawl_id))
     )
+    if failed_urls:  # a requisite that failed is the page's loss, not a failed page
+        failed_urls -= set(
+            session.scalars(select(RequisiteLink.url).where(RequisiteLink.crawl_id == crawl_id))
+        )
     counts[FAILED] += sum(
         1 for url in failed_urls - last.keys() if urlsplit(url).path != "/robots.txt"
     )

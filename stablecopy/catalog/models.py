@@ -144,6 +144,8 @@ class Capture(Base):
     # Validators the server sent, for the next crawl's conditional request.
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
+    # What it was fetched as, when a document needed it (stylesheet, image, embed...); None: a page.
+    requisite: Mapped[str | None] = mapped_column(String(16))
 
     extraction: Mapped[Extraction | None] = relationship(back_populates="capture")
     original: Mapped[Capture | None] = relationship(remote_side="Capture.id")
@@ -155,6 +157,30 @@ class Capture(Base):
         if self.record_type == "revisit" and self.original is not None:
             return self.original
         return self
+
+
+class RequisiteLink(Base):
+    """One URL an archived document (page, embedded document, stylesheet) needs to render.
+
+    The requisite's own capture is the crawl's capture of `url` (a redirect's is linked to where it
+    leads, as its own requisite), or its failed or skipped fetch; `skipped` says why it was never
+    requested (an ad host, a stream...).
+    """
+
+    __tablename__ = "requisites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
+    parent_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    # SURT form of url (as Capture.url_key): the documents that needed a capture, by index
+    url_key: Mapped[str] = mapped_column(
+        Text().with_variant(Text(collation="C"), "postgresql"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    skipped: Mapped[str | None] = mapped_column(Text)
+
+    parent: Mapped[Capture] = relationship()
 
 
 class FetchFailure(Base):

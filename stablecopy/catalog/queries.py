@@ -9,11 +9,23 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select, true, union
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from stablecopy.catalog.keys import catalogued_url, url_key
-from stablecopy.catalog.models import ACTIVE_STATUSES, Capture, Crawl, Extraction
+from stablecopy.catalog.models import ACTIVE_STATUSES, Capture, Crawl, Extraction, RequisiteLink
 from stablecopy.provenance import shortid
 
 ROWS_PER_FETCH = 1000
@@ -219,7 +231,8 @@ class CaptureFilter:
     """Which captures a command is about; all of them when nothing is set.
 
     `with_originals` adds the original of every selected revisit, which a package or an index
-    needs so that the revisit can be replayed.
+    needs so that the revisit can be replayed; `with_requisites` adds what the selected documents
+    needed to render (their requisites, and theirs, as their crawl captured them).
     """
 
     crawl_id: int | None = None
@@ -228,14 +241,15 @@ class CaptureFilter:
     since: datetime | None = None
     until: datetime | None = None
     with_originals: bool = False
+    with_requisites: bool = False
 
     @property
     def everything(self) -> bool:
-        return all(value is None for key, value in asdict(self).items() if key != "with_originals")
+        return all(value is None for key, value in asdict(self).items() if key not in _ADDING)
 
     def describe(self) -> str:
         """The selection in words, for package descriptions ("crawl_id=3, url_prefix=...")."""
-        chosen = {k: v for k, v in asdict(self).items() if v is not None and k != "with_originals"}
+        chosen = {k: v for k, v in asdict(self).items() if v is not None and k not in _ADDING}
         return ", ".join(f"{k}={v}" for k, v in chosen.items())
 
     def _conditions(self, entity: type[Capture]) -> list[ColumnElement[bool]]:
@@ -258,16 +272,49 @@ class CaptureFilter:
 
     def clause(self) -> ColumnElement[bool]:
         selected = and_(*self._conditions(Capture))
-        if not self.with_originals or self.everything:
+        if not (self.with_originals or self.with_requisites) or self.everything:
             return selected
-        # One id list from two index-served selects: `selected OR id IN (originals)` would read
-        # the whole table (an OR across two indexes), at any size of the selection.
+        # One id list from index-served selects: `selected OR id IN (originals)` would read the
+        # whole table (an OR across two indexes), at any size of the selection.
         picked, revisit = aliased(Capture), aliased(Capture)
+        if self.with_requisites:
+            needed = _with_requisites(
+                select(picked.id.label("id")).where(*self._conditions(picked))
+            )
+            chosen = select(needed.c.id)
+            originals = select(revisit.refers_to_id).where(
+                revisit.id.in_(select(needed.c.id)), revisit.refers_to_id.is_not(None)
+            )
+            return Capture.id.in_(union(chosen, originals))
         chosen = select(picked.id).where(*self._conditions(picked))
         originals = select(revisit.refers_to_id).where(
             *self._conditions(revisit), revisit.refers_to_id.is_not(None)
         )
         return Capture.id.in_(union(chosen, originals))
+
+
+_ADDING = ("with_originals", "with_requisites")  # what a selection adds, not what it selects
+
+
+def _with_requisites(chosen: Select[int]) -> CTE:
+    """The ids `chosen` selects and, recursively, those of the captures their requisite links
+    name (same URL, same crawl: by the SURT-key index), as a recursive CTE (a column `id`)."""
+    needed = chosen.cte("needed", recursive=True)
+    link, child = aliased(RequisiteLink), aliased(Capture)
+    step = (
+        select(child.id)
+        .select_from(needed)
+        .join(link, link.parent_id == needed.c.id)
+        .join(
+            child,
+            and_(
+                child.url_key == link.url_key,
+                child.url == link.url,
+                child.crawl_id == link.crawl_id,
+            ),
+        )
+    )
+    return needed.union(step)
 
 
 @dataclass(frozen=True)
@@ -422,16 +469,51 @@ def highest_capture_id(session: Session) -> int:
     return int(session.scalar(select(func.max(Capture.id))) or 0)
 
 
-def short_ids_after(session: Session, after: int) -> Iterable[tuple[str, datetime, str]]:
-    """(citation id, fetch time, URL) of the captures after id `after` that have a citation id,
-    in id order."""
+def short_ids_after(session: Session, after: int) -> Iterable[tuple[str, datetime, str, int]]:
+    """(citation id, fetch time, URL, id of the capture holding its payload: its own, or a
+    revisit's original) of the captures after id `after` that have a citation id, in id order."""
     rows = session.execute(
-        select(Capture.short_id, Capture.fetched_at, Capture.url)
+        select(
+            Capture.short_id,
+            Capture.fetched_at,
+            Capture.url,
+            func.coalesce(Capture.refers_to_id, Capture.id),
+        )
         .where(Capture.id > after, Capture.short_id.is_not(None))
         .order_by(Capture.id)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
-    return ((str(short), moment, url) for short, moment, url in rows)
+    return ((str(short), moment, url, int(holder)) for short, moment, url, holder in rows)
+
+
+def highest_ids(session: Session) -> tuple[int, int]:
+    """The ids of the newest capture and the newest extraction (0 if none), in one question:
+    both ends of primary keys, constant time."""
+    row = session.execute(
+        select(
+            select(func.max(Capture.id)).scalar_subquery(),
+            select(func.max(Extraction.id)).scalar_subquery(),
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def texts_after(session: Session, after: int) -> Iterable[tuple[int, str, int, int, str]]:
+    """(capture id, file, offset, length, SHA-256) of the clean-text records of the extractions
+    after id `after`, in id order."""
+    rows = session.execute(
+        select(
+            Extraction.capture_id,
+            Extraction.conversion_file,
+            Extraction.conversion_offset,
+            Extraction.conversion_length,
+            Extraction.text_sha256,
+        )
+        .where(Extraction.id > after, Extraction.conversion_file.is_not(None))
+        .order_by(Extraction.id)
+        .execution_options(yield_per=ROWS_PER_FETCH)
+    )
+    return ((int(c), str(f), int(o or 0), int(n or 0), str(s or "")) for c, f, o, n, s in rows)
 
 
 def text_capture_of(session: Session, crawl_id: int, path_suffix: str) -> int | None:

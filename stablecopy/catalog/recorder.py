@@ -30,7 +30,14 @@ from stablecopy.catalog import files, queries
 from stablecopy.catalog.history import run_summary, store_summary
 from stablecopy.catalog.keys import url_key
 from stablecopy.catalog.known import KnownKeys
-from stablecopy.catalog.models import Capture, Crawl, CrawlStatus, FetchFailure, WarcFile
+from stablecopy.catalog.models import (
+    Capture,
+    Crawl,
+    CrawlStatus,
+    FetchFailure,
+    RequisiteLink,
+    WarcFile,
+)
 from stablecopy.catalog.rows import (
     capture_by_record_id,
     capture_row,
@@ -52,6 +59,7 @@ from stablecopy.events import (
     PriorCapture,
     PriorCaptureQuery,
     RecordLocation,
+    RequisitesFound,
     WarcFileClosed,
     WarcFileStored,
 )
@@ -160,6 +168,7 @@ class CatalogRecorder:
         connect(recorder.capture_archived, signal=sc_signals.capture_archived)
         connect(recorder.fetch_failed, signal=sc_signals.fetch_failed)
         connect(recorder.text_archived, signal=sc_signals.text_archived)
+        connect(recorder.requisites_found, signal=sc_signals.requisites_found)
         connect(recorder.warc_file_closed, signal=sc_signals.warc_file_closed)
         connect(recorder.warc_file_stored, signal=sc_signals.warc_file_stored)
         connect(recorder.unstored_files, signal=sc_signals.unstored_files_requested)
@@ -372,6 +381,9 @@ class CatalogRecorder:
         if len(self._recent) > RECENT_CAPTURES:
             self._recent.popitem(last=False)
         self._added()
+        if capture.requisite and capture.redirect_to and 300 <= capture.status < 400:
+            # A requisite that redirects needs where it leads (fetched next, as Scrapy follows).
+            self._link(row, capture.redirect_to.split("#", 1)[0], capture.requisite)
 
     def fetch_failed(self, failure: FetchFailed) -> None:
         if self.crawl is None:
@@ -400,6 +412,40 @@ class CatalogRecorder:
         if not redoable(earlier):
             return
         self.session.add(extraction_row(text, capture, earlier=earlier))
+        self._added()
+
+    def requisites_found(self, found: RequisitesFound) -> None:
+        """Link a document's capture to what it needs. A document read back from the archive (a
+        resumed crawl) may have had them linked already: only the missing links are added."""
+        if self.crawl is None or self.failed:
+            return
+        recent = self._recent.get(found.record_id)
+        parent = recent or capture_by_record_id(self.session, found.record_id)
+        if parent is None:
+            logger.error("no catalogued capture %s for the requisites of %s", found.record_id,
+                         found.url)  # fmt: skip
+            return
+        known: set[str] = set()
+        if recent is None:
+            known = set(
+                self.session.scalars(
+                    select(RequisiteLink.url).where(RequisiteLink.parent_id == parent.id)
+                )
+            )
+        for requisite in found.requisites:
+            if requisite.url in known:
+                continue
+            self._link(parent, requisite.url, requisite.kind, requisite.skipped)
+
+    def _link(self, parent: Capture, url: str, kind: str, skipped: str | None = None) -> None:
+        link = RequisiteLink(
+            crawl_id=self.crawl_id, url=url, url_key=url_key(url), kind=kind, skipped=skipped
+        )
+        if parent.id is None:
+            link.parent = parent  # written with it, in the same flush
+        else:
+            link.parent_id = parent.id
+        self.session.add(link)
         self._added()
 
     def warc_file_stored(self, file: WarcFileStored) -> None:

@@ -99,6 +99,7 @@ def capture_row(
         request_offset=capture.request_location.offset,
         request_length=capture.request_location.length,
         short_id=short_id,
+        requisite=capture.requisite,
     )
 
 

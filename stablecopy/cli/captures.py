@@ -9,7 +9,15 @@ import click
 
 from stablecopy.catalog import queries
 from stablecopy.catalog.fixity import capture_history
-from stablecopy.cli.console import captures_table, out, print_provenance, shown
+from stablecopy.catalog.requisites import needed_by, requisite_set
+from stablecopy.cli.console import (
+    captures_table,
+    out,
+    print_needed_by,
+    print_provenance,
+    print_requisites,
+    shown,
+)
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, require_crawl
 from stablecopy.export.jsonl import capture_json
@@ -36,7 +44,10 @@ def captures(
         rows = queries.list_captures(session, url=url, crawl_id=crawl_id, limit=limit)
         if as_json:
             for capture in rows:
-                click.echo(json.dumps(capture_json(capture), ensure_ascii=False))
+                fields = capture_json(capture)
+                if capture.requisite is None:  # a page: is its copy complete?
+                    fields["requisites"] = requisite_set(session, capture).summary()
+                click.echo(json.dumps(fields, ensure_ascii=False))
             return
         out.print(captures_table(rows))
 
@@ -57,6 +68,10 @@ def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None
             raise click.ClickException(f"there is no capture {reference}")
         if not text:
             print_provenance(capture, layout, str(capture_history(session, capture.id)))
+            if capture.requisite is None:
+                print_requisites(requisite_set(session, capture))
+            else:
+                print_needed_by(needed_by(session, capture))
             return
         try:
             click.echo(shown(archived_text(layout, capture), lines=True))

@@ -27,6 +27,7 @@ from rich.text import Text
 
 from stablecopy.catalog.history import PAGE_COUNTS, RunSummary
 from stablecopy.catalog.models import Capture
+from stablecopy.catalog.requisites import STATES, RequisiteSet
 from stablecopy.export.jsonl import capture_json, iso
 from stablecopy.layout import DataLayout, UnsafePathError
 
@@ -207,6 +208,29 @@ def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
     width = max(len(key) for key in fields)
     for key, value in fields.items():
         out.print(f"{key:<{width}}  {shown(value)}", markup=False, highlight=False)
+
+
+def print_requisites(found: RequisiteSet) -> None:
+    """A page's requisites: one line for the set, one per requisite with its state."""
+    if not found.states:
+        out.print("requisites  none recorded (not an HTML page, or crawled with --no-requisites)",
+                  markup=False, highlight=False)  # fmt: skip
+        return
+    counts = ", ".join(f"{found.count(state)} {state}" for state in STATES)
+    verdict = "complete" if found.complete else "INCOMPLETE: the copy lacks what is listed below"
+    out.print(f"requisites  {len(found.states)} ({counts}): {verdict}", markup=False,
+              highlight=False)  # fmt: skip
+    for state in found.states:
+        held = f" (capture {state.capture.id})" if state.capture is not None else ""
+        out.print(f"  {state.state:<9} {state.kind:<10} {state.url}  {state.detail}{held}",
+                  markup=False, highlight=False)  # fmt: skip
+
+
+def print_needed_by(documents: list[Capture]) -> None:
+    shown_ids = ", ".join(f"{d.id} ({d.url})" for d in documents[:5])
+    more = f" and {len(documents) - 5} more" if len(documents) > 5 else ""
+    out.print(f"needed_by  {shown_ids or 'no document of its crawl'}{more}", markup=False,
+              highlight=False)  # fmt: skip
 
 
 def progress() -> Progress:

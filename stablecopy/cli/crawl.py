@@ -43,6 +43,12 @@ def resumed_settings(layout: DataLayout, crawl_id: int) -> dict[str, Any]:
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @scope_options()
 @click.option(
+    "--requisites/--no-requisites",
+    default=True,
+    help="Also archive what each page needs to render: stylesheets, fonts, images, scripts, "
+    "iframes, from any host (ad and tracker hosts excepted).  [default: --requisites]",
+)
+@click.option(
     "--resume",
     "resume_id",
     type=click.IntRange(min=1),
@@ -62,6 +68,7 @@ def crawl(
     depth: int,
     allow: tuple[str, ...],
     deny: tuple[str, ...],
+    requisites: bool,
     resume_id: int | None,
     redis_url: str | None,
     store_uri: str | None,
@@ -126,6 +133,11 @@ def crawl(
             "STABLECOPY_ALLOW": list(allow),
             "STABLECOPY_DENY": list(deny),
         }
+    if (
+        resume_id is None
+        or context.get_parameter_source("requisites") is ParameterSource.COMMANDLINE
+    ):
+        settings["STABLECOPY_REQUISITES"] = requisites
     if store_uri:
         settings["STABLECOPY_STORE"] = store_uri
     settings.update(parse_settings(overrides))

@@ -78,7 +78,8 @@ def _verify(
     from stablecopy.cli.store import store_cache
     from stablecopy.provenance.verifier import Finding, Verifier
 
-    selection = CaptureFilter(crawl_id=crawl_id, url=url, since=utc(since))
+    # A page's check covers what it needs to render: its requisites are part of its copy.
+    selection = CaptureFilter(crawl_id=crawl_id, url=url, since=utc(since), with_requisites=True)
     if whole_files and not selection.everything:
         raise click.UsageError("--files checks whole files; it takes no --crawl, --url or --since")
 

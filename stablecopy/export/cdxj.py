@@ -23,7 +23,9 @@ from stablecopy.labels import timestamp14
 REVISIT_MIME = "warc/revisit"
 
 
-def cdxj_line(capture: Capture) -> str:
+def cdxj_line(capture: Capture, citation: bool = False) -> str:
+    """The capture's index line; `citation`: with its citation id (a field replay's banner shows,
+    which other CDXJ readers ignore)."""
     source = capture
     if capture.revisit_profile == "server-not-modified" and capture.original is not None:
         source = capture.original
@@ -40,11 +42,13 @@ def cdxj_line(capture: Capture) -> str:
         "offset": str(source.warc_offset),
         "filename": PurePosixPath(source.warc_file).name,
     }
+    if citation and capture.short_id:
+        fields["citation"] = capture.short_id
     stamp = timestamp14(capture.fetched_at)
     return f"{capture.url_key} {stamp} {json.dumps(fields)}"
 
 
-def write_cdxj(captures: Iterable[Capture], out: IO[str]) -> int:
+def write_cdxj(captures: Iterable[Capture], out: IO[str], citations: bool = False) -> int:
     """Write the lines of captures in SURT key and time order (see queries.captures_by_key).
     Captures of one URL within the same second share key and 14-digit timestamp; their lines
     are sorted bytewise among themselves, as a sorted CDXJ file (and cdxj-indexer) has them."""
@@ -52,7 +56,7 @@ def write_cdxj(captures: Iterable[Capture], out: IO[str]) -> int:
     prefix = ""
     tied: list[str] = []
     for capture in captures:
-        line = cdxj_line(capture)
+        line = cdxj_line(capture, citations)
         head = line[: line.index(" {")]
         if head != prefix:
             out.writelines(f"{tie}\n" for tie in sorted(tied))

@@ -51,6 +51,7 @@ def capture_json(capture: Capture) -> dict[str, Any]:
         "site_name": extraction.site_name if extraction else None,
         "text_sha256": extraction.text_sha256 if extraction else None,
         "extraction_status": extraction.status if extraction else None,
+        "fetched_as": capture.requisite or "page",
     }
 
 

@@ -114,7 +114,8 @@ class WaczWriter:
         description: str | None = None,
     ) -> WaczSummary:
         summary = WaczSummary(path=output)
-        selection = replace(selection, with_originals=True)  # revisits replay from their originals
+        # Revisits replay from their originals, and pages with their requisites.
+        selection = replace(selection, with_originals=True, with_requisites=True)
         paths = files.files_of(self.session, selection)
         if not paths:
             raise ExportError("no capture matches: nothing to export")

@@ -1,14 +1,18 @@
-"""The replay process: pywb's FrontEndApp behind a citation-id redirect, served by gevent.
+"""The replay process: pywb's FrontEndApp behind citation ids, clean texts and a strict CSP.
 
 Runs under the Python that has pywb (its own environment: pywb pins libraries the crawler cannot
-share), so it imports only pywb, gevent and the standard library, never stablecopy itself.
+share), so it imports only pywb, gevent, warcio and the standard library, never stablecopy itself.
 Citation ids (`/XXXX-XXXX` or `/{collection}/XXXX-XXXX`) redirect to their capture's replay URL,
-looked up in an SQLite table the stablecopy process keeps in step with the catalogue.
+and `/{collection}/text/XXXX-XXXX` serves its clean text, read from its WARC conversion record;
+both are looked up in an SQLite table the stablecopy process keeps in step with the catalogue.
+Every response carries a Content-Security-Policy that lets a replayed page load nothing but what
+this origin serves: no live web, not even by WebSocket.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import sqlite3
@@ -21,44 +25,106 @@ from typing import Any
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SHORT_ID = re.compile(
-    rf"^/(?:(?P<collection>[^/]+)/)?(?P<id>[{ALPHABET}]{{4}}-?[{ALPHABET}]{{4}})/?$", re.IGNORECASE
+    rf"^/(?:(?P<collection>[^/]+)/)?(?P<text>text/)?"
+    rf"(?P<id>[{ALPHABET}]{{4}}-?[{ALPHABET}]{{4}})/?$",
+    re.IGNORECASE,
+)
+# What a replayed page may load: this origin's archived copies, inline and generated content.
+CSP = (
+    "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob: mediastream:; form-action 'self'"
 )
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
-class CitationIds:
-    """WSGI middleware: a citation id redirects to `/{collection}/{timestamp}/{url}`."""
+def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]:
+    body = text.encode("utf-8")
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body))),
+                            ("X-Content-Type-Options", "nosniff")])  # fmt: skip
+    return [body]
 
-    def __init__(self, app: Any, table: str, collection: str) -> None:
+
+class CitationIds:
+    """WSGI middleware: a citation id redirects to `/{collection}/{timestamp}/{url}`, and
+    `/{collection}/text/{citation id}` serves the capture's clean text."""
+
+    def __init__(self, app: Any, table: str, collection: str, warcs: str) -> None:
         self.app = app
         self.table = table
         self.collection = collection
+        self.warcs = Path(warcs)
 
-    def lookup(self, short_id: str) -> tuple[str, str] | None:
+    def _query(self, sql: str, short_id: str) -> tuple[Any, ...] | None:
         try:
             with sqlite3.connect(f"file:{self.table}?mode=ro", uri=True) as db:
-                row = db.execute(
-                    "SELECT timestamp, url FROM short_ids WHERE short_id = ?", (short_id,)
-                ).fetchone()
+                row = db.execute(sql, (short_id,)).fetchone()
         except sqlite3.Error:
             return None
+        return tuple(row) if row else None
+
+    def lookup(self, short_id: str) -> tuple[str, str] | None:
+        row = self._query("SELECT timestamp, url FROM short_ids WHERE short_id = ?", short_id)
         return (row[0], row[1]) if row else None
+
+    def text(self, short_id: str) -> str | None:
+        """The clean text of the capture holding the cited capture's payload, as archived (its
+        SHA-256 checked), or None when it has none (yet)."""
+        row = self._query(
+            "SELECT t.file, t.offset, t.sha256 FROM short_ids s JOIN texts t "
+            "ON t.capture_id = s.holder WHERE s.short_id = ?",
+            short_id,
+        )
+        if row is None:
+            return None
+        from warcio.archiveiterator import ArchiveIterator
+
+        file, offset, expected = row
+        try:
+            with (self.warcs / Path(file).name).open("rb") as stream:
+                stream.seek(int(offset))
+                record = next(iter(ArchiveIterator(stream)))
+                payload = record.content_stream().read()
+        except (OSError, StopIteration, ValueError):
+            return None
+        if hashlib.sha256(payload).hexdigest() != expected:
+            return None
+        return payload.decode("utf-8", "replace")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         match = SHORT_ID.match(environ.get("PATH_INFO", ""))
-        if match and match.group("collection") in (None, self.collection):
-            bare = match.group("id").upper().replace("-", "")
-            found = self.lookup(f"{bare[:4]}-{bare[4:]}")
-            if found is None:
-                body = b"No capture has this citation id.\n"
-                start_response("404 Not Found", [("Content-Type", "text/plain"),
-                                                 ("Content-Length", str(len(body)))])  # fmt: skip
-                return [body]
-            timestamp, url = found
-            location = f"/{self.collection}/{timestamp}/{url}"
-            start_response("302 Found", [("Location", location), ("Content-Length", "0")])
-            return [b""]
-        return self.app(environ, start_response)
+        if not match or match.group("collection") not in (None, self.collection):
+            return self.app(environ, start_response)
+        bare = match.group("id").upper().replace("-", "")
+        short_id = f"{bare[:4]}-{bare[4:]}"
+        found = self.lookup(short_id)
+        if found is None:
+            return _plain(start_response, "404 Not Found", "No capture has this citation id.\n")
+        if match.group("text"):
+            text = self.text(short_id)
+            if text is None:
+                return _plain(start_response, "404 Not Found",
+                              f"Capture {short_id} has no clean text in the archive.\n")  # fmt: skip
+            return _plain(start_response, "200 OK", text)
+        timestamp, url = found
+        location = f"/{self.collection}/{timestamp}/{url}"
+        start_response("302 Found", [("Location", location), ("Content-Length", "0")])
+        return [b""]
+
+
+class ContentSecurity:
+    """WSGI middleware: every response without a Content-Security-Policy gets CSP (pywb sets one
+    only on top-level replayed pages, not on the frames, scripts and raw copies they load)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        def secured(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            if not any(k.lower() == "content-security-policy" for k, _ in headers):
+                headers = [*headers, ("Content-Security-Policy", CSP)]
+            return start_response(status, headers, *rest)
+
+        return self.app(environ, secured)
 
 
 MEMENTO = re.compile(r"^/[^/]+/(?P<ts>\d{14})(?:[a-z]{2}_)?/")
@@ -102,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", required=True)
     parser.add_argument("--short-ids", required=True)
     parser.add_argument("--collection", required=True)
+    parser.add_argument("--warcs", required=True)
     parser.add_argument("--ready-file", required=True)
     args = parser.parse_args(argv)
     from gevent import monkey
@@ -111,8 +178,13 @@ def main(argv: list[str] | None = None) -> None:
     from pywb.apps.frontendapp import FrontEndApp
 
     os.chdir(Path(args.config).resolve().parent)
-    app = CitationIds(
-        MementoTimes(FrontEndApp(config_file=args.config)), args.short_ids, args.collection
+    app = ContentSecurity(
+        CitationIds(
+            MementoTimes(FrontEndApp(config_file=args.config)),
+            args.short_ids,
+            args.collection,
+            args.warcs,
+        )
     )
     server = WSGIServer((args.host, args.port), app, log=None)
     server.start()

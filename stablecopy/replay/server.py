@@ -20,10 +20,12 @@ from sqlalchemy import Engine
 from stablecopy.layout import DataLayout
 from stablecopy.replay.guard import LISTENING, REPLAY_SUBDIR
 from stablecopy.replay.index import ReplayIndex
+from stablecopy.replay.pywb_app import CSP
 
 logger = logging.getLogger(__name__)
 
 READY_TIMEOUT = 120.0
+BANNER = "custom_banner.html"  # pywb's template for what goes into a replayed page's <head>
 
 
 class ReplayError(RuntimeError):
@@ -63,15 +65,23 @@ class ReplayServer:
                 }
             },
             "enable_memento": True,
-            # The cited URL itself serves the archived page (pywb's banner inline), so links
-            # checkers, reference managers' snapshots and readers all get the page, not a frame.
+            # The cited URL itself serves the archived page, so link checkers, reference managers'
+            # snapshots and readers all get the page, not a frame; our banner is put in it
+            # (templates/custom_banner.html) by script, into a shadow root: the page's styles do
+            # not reach it, and the archived bytes (id_) are never touched.
             "framed_replay": False,
+            # Nothing replayed loads from the live web (pywb's default allows WebSockets anywhere).
+            "csp-header": CSP,
             # A request for another time is redirected to the capture's exact timestamp, so the
             # URL of every memento served names its capture (MementoTimes relies on it).
             "redirect_to_exact": True,
         }
         path = self.folder / "config.yaml"
         path.write_text(json.dumps(config, indent=2), encoding="utf-8")  # YAML reads JSON
+        templates = self.folder / "templates"  # pywb reads templates/ of its working directory
+        templates.mkdir(exist_ok=True)
+        banner = files("stablecopy.replay").joinpath("templates").joinpath(BANNER)
+        (templates / BANNER).write_text(banner.read_text("utf-8"), encoding="utf-8")
         return path
 
     def start(self, host: str, port: int) -> Address:
@@ -88,6 +98,7 @@ class ReplayServer:
                 self.python, str(script), "--host", host, "--port", str(port),
                 "--config", str(config), "--short-ids", str(self.index.short_ids),
                 "--collection", self.collection, "--ready-file", str(ready),
+                "--warcs", str(self.layout.warc_dir),
             ]  # fmt: skip
             self.process = subprocess.Popen(
                 command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -17,6 +17,10 @@ import html
 from dataclasses import dataclass, replace
 from importlib.resources import files
 
+from stablecopy.samplesite import assets
+from stablecopy.samplesite.assets import CAMPAIGNS, Hosts
+from stablecopy.samplesite.resource import Resource
+
 SITE_NAME = "The Loopback Ledger"
 PUBLISHED = {
     "iran-backed": "2023-03-24T18:30:00+00:00",
@@ -35,7 +39,6 @@ EDITED_PARAGRAPH = 1
 CORRECTION = (
     " (Correction: an earlier version of this article gave the wrong date for the first attack.)"
 )
-CAMPAIGNS = ("spring-sale", "summer-tyres", "autumn-books", "winter-coats")
 
 
 def data_text(name: str) -> str:
@@ -70,19 +73,6 @@ class Article:
     disclaimer: str = ""
     hashtags: str = ""
     section: str = "news"
-
-
-@dataclass(frozen=True)
-class Resource:
-    """One URL of the site: what it serves and how it is sent over the wire."""
-
-    body: bytes
-    content_type: str
-    status: int = 200
-    encoding: str = (
-        "identity"  # identity | gzip (when the client accepts it) | chunked | gzip+chunked
-    )
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 def seed_article() -> Article:
@@ -178,15 +168,6 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _ad_slot(campaign: str) -> str:
-    if not campaign:
-        return ""
-    return (
-        f'<div class="ad-slot" data-campaign="{campaign}" '
-        f'style="background-image:url(/ads/{campaign}.png)"></div>'
-    )
-
-
 def render_article(
     article: Article,
     consent: str = "",
@@ -194,9 +175,11 @@ def render_article(
     related: list[Article] | None = None,
     charset: str = "utf-8",
     campaign: str = "",
+    hosts: Hosts = assets.ONE_HOST,
 ) -> str:
     """A full article page; `consent` is banner HTML placed before, inside or after the article;
-    `campaign` fills an advertisement slot (an image, no text)."""
+    `campaign` fills an advertisement slot (an image, no text). Its requisites come from `hosts`:
+    stylesheets, font, photos (one responsive, one lazy), an embedded chart, an ad tag."""
     nav = "".join(f'<li><a href="{href}">{_esc(label)}</a></li>' for href, label in NAV)
     paragraphs = [f"<p>{_esc(p)}</p>" for p in article.paragraphs]
     if position == "inside" and consent:
@@ -226,7 +209,8 @@ def render_article(
 <meta property="og:site_name" content="{SITE_NAME}">
 <meta property="og:title" content="{_esc(article.title)}">
 <meta property="article:published_time" content="{published}">
-<link rel="stylesheet" href="/static/site.css">
+{assets.head(hosts)}
+{assets.ad_tag(hosts)}
 </head>
 <body class="single-post">
 <a class="skip-link screen-reader-text" href="#content">Press "Enter" to skip to content</a>
@@ -241,8 +225,11 @@ def render_article(
 <header class="entry-header"><h1 class="entry-title">{_esc(article.title)}</h1>
 <div class="entry-meta">By <span class="author">{_esc(article.author)}</span>
 <time datetime="{published}">{published[:10]}</time></div></header>
+{assets.lead_figure(hosts)}
 <div class="entry-content">
 {"".join(paragraphs)}
+{assets.lazy_figure(hosts)}
+{assets.chart_embed()}
 {tags}
 {disclaimer}
 </div>
@@ -252,7 +239,7 @@ def render_article(
 <aside class="newsletter-box"><h3>Newsletter</h3><p>{NEWSLETTER}</p>
 <form action="/subscribe" method="post"><input type="email" name="email"><button>Subscribe</button></form></aside>
 <aside class="related"><h3>Related stories</h3><ul>{related_items}</ul></aside>
-{_ad_slot(campaign)}
+{assets.ad_slot(hosts, campaign)}
 </main>
 <footer class="site-footer"><p>{_esc(FOOTER)}</p>
 <p class="optml-badge"><a href="#">Optimized by Optimole</a></p></footer>
@@ -262,7 +249,13 @@ def render_article(
 """
 
 
-def render_listing(heading: str, items: list[Article], consent: str, extra: str = "") -> str:
+def render_listing(
+    heading: str,
+    items: list[Article],
+    consent: str,
+    extra: str = "",
+    hosts: Hosts = assets.ONE_HOST,
+) -> str:
     """A front or section page: teasers linking to articles, with the site's chrome."""
     nav = "".join(f'<li><a href="{href}">{_esc(label)}</a></li>' for href, label in NAV)
     teasers = "".join(
@@ -271,6 +264,7 @@ def render_listing(heading: str, items: list[Article], consent: str, extra: str 
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{_esc(heading)} – {SITE_NAME}</title>
 <link rel="alternate" type="application/rss+xml" href="/feed.xml">
+{assets.head(hosts)}
 </head><body>
 <header><div class="site-title">{SITE_NAME}</div><nav><ul>{nav}</ul></nav></header>
 <main><h1>{_esc(heading)}</h1><ul class="teasers">{teasers}</ul>
@@ -399,17 +393,19 @@ FIRST_PUBLISHED = "Fri, 24 Mar 2023 18:30:00 GMT"
 LAST_EDIT = "Sat, 09 Nov 2024 08:00:00 GMT"
 
 
-def build_site(base: str, edition: int = 1) -> dict[str, Resource]:
-    """Every URL of the sample site in `edition`, keyed by path, for a server reachable at `base`."""
+def build_site(base: str, edition: int = 1, hosts: Hosts | None = None) -> dict[str, Resource]:
+    """Every URL of the sample site in `edition`, keyed by path, for a server reachable at `base`
+    (its requisites on the CDN and ad hosts of `hosts`; on the site itself when not given)."""
+    hosts = hosts or Hosts(site=base)
     items = articles(edition)
-    site: dict[str, Resource] = {}
+    site: dict[str, Resource] = assets.site_files(hosts)
     html_type = "text/html; charset=utf-8"
     for article in items:
         name, position = PLACEMENT[article.slug]
         others = [a for a in items if a is not article][:3]
         charset = "iso-8859-1" if article.lang == "de" else "utf-8"
         campaign = CAMPAIGNS[(edition - 1) % len(CAMPAIGNS)] if article.slug == ROTATING_AD else ""
-        page = render_article(article, banner(name), position, others, charset, campaign)
+        page = render_article(article, banner(name), position, others, charset, campaign, hosts)
         encoding = {"iran-backed": "gzip", "attacks": "gzip+chunked", "carril-bici": "chunked"}
         site[article.path] = Resource(
             body=page.encode(charset, "xmlcharrefreplace"),
@@ -432,17 +428,19 @@ def build_site(base: str, edition: int = 1) -> dict[str, Resource]:
     for slug, heading in SECTIONS.items():
         listed = [a for a in items if a.section == slug]
         site[f"/{slug}/"] = Resource(
-            body=render_listing(heading, listed, banner("plain-en")).encode(),
+            body=render_listing(heading, listed, banner("plain-en"), hosts=hosts).encode(),
             content_type=html_type,
             # The region page never changes and says so: later crawls get a 304.
             headers=(("ETag", '"region-v1"'),) if slug == "region" else (),
         )
     site["/about/"] = Resource(
-        body=render_listing("About us", [], "", f"<p>{SITE_NAME} is a sample site.</p>").encode(),
+        body=render_listing(
+            "About us", [], "", f"<p>{SITE_NAME} is a sample site.</p>", hosts
+        ).encode(),
         content_type=html_type,
     )
     site["/"] = Resource(
-        body=render_listing("Latest news", items, banner("plain-en"), front_links).encode(),
+        body=render_listing("Latest news", items, banner("plain-en"), front_links, hosts).encode(),
         content_type=html_type,
         encoding="gzip",
         headers=(

@@ -1,7 +1,9 @@
 """A real HTTP/1.1 server (HTTPS when given a TLS context) for the sample site on 127.0.0.1, port 0.
 
 Serves Resources as a real server would: gzip only when the client accepts it, chunked framing when
-asked, keep-alive, 304 Not Modified to conditional requests. Tests add dynamic routes (stalls, resets, flaky 5xx) without changing the site.
+asked, keep-alive, 304 Not Modified to conditional requests. Tests add dynamic routes (stalls,
+resets, flaky 5xx) without changing the site. The sample site comes with its two other hosts: a
+"CDN" on 127.0.0.2 and an ad server on 127.0.0.3 (other loopback addresses, other origins).
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
-from stablecopy.samplesite.pages import Resource, build_site
+from stablecopy.samplesite import assets
+from stablecopy.samplesite.assets import Hosts
+from stablecopy.samplesite.pages import build_site
+from stablecopy.samplesite.resource import Resource
 
 Route = Callable[["SiteHandler"], None]
 CHUNK = 1024
+CDN_HOST = "127.0.0.2"
+ADS_HOST = "127.0.0.3"
 
 
 class SiteHandler(BaseHTTPRequestHandler):
@@ -118,7 +125,8 @@ class SiteHTTPServer(ThreadingHTTPServer):
 class SiteServer:
     """The sample site (plus optional extra routes) served on 127.0.0.1 at an OS-chosen port.
 
-    `resources` replaces the sample site with another (a generated one); `extra` adds to it.
+    `resources` replaces the sample site with another (a generated one), served alone; `extra`
+    adds to it. The sample site starts its CDN and ad hosts with it (`cdn`, `ads`).
     """
 
     def __init__(
@@ -138,6 +146,13 @@ class SiteServer:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
             scheme = "https"
         self.base = f"{scheme}://{host}:{self.httpd.server_address[1]}"
+        self.companions: list[SiteServer] = []
+        self.hosts = Hosts(site=self.base)
+        if resources is None:
+            cdn = SiteServer(resources=lambda _: assets.cdn_files(), host=CDN_HOST)
+            ads = SiteServer(resources=lambda _: assets.ad_files(), host=ADS_HOST)
+            self.companions = [cdn, ads]
+            self.hosts = Hosts(site=self.base, cdn=cdn.base, ads=ads.base)
         self._extra = extra
         self._resources = resources
         self.edition = 0
@@ -149,7 +164,9 @@ class SiteServer:
     def set_edition(self, edition: int) -> None:
         """Serve the site as it reads in `edition` from the next request on (see pages.build_site)."""
         resources = (
-            self._resources(self.base) if self._resources else build_site(self.base, edition)
+            self._resources(self.base)
+            if self._resources
+            else build_site(self.base, edition, self.hosts)
         )
         if self._extra is not None:
             resources.update(self._extra(self.base))
@@ -163,7 +180,17 @@ class SiteServer:
     def requests(self) -> list[tuple[str, str, dict[str, str]]]:
         return list(self.httpd.requests)
 
+    @property
+    def cdn(self) -> SiteServer:
+        return self.companions[0]
+
+    @property
+    def ads(self) -> SiteServer:
+        return self.companions[1]
+
     def start(self) -> Self:
+        for companion in self.companions:
+            companion.start()
         self._thread.start()
         return self
 
@@ -171,6 +198,8 @@ class SiteServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join()
+        for companion in self.companions:
+            companion.stop()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -26,6 +26,7 @@ from stablecopy.crawl.seeds import collect_seeds
 from stablecopy.extract.charset import page_text
 from stablecopy.items import Page
 from stablecopy.spiders.links import NewLinks
+from stablecopy.spiders.requisites import Requisites
 
 if TYPE_CHECKING:
     from typing import Self
@@ -121,6 +122,7 @@ class ArticlesSpider(Spider):
         self.allow = [re.compile(pattern) for pattern in allow]
         self.deny = [re.compile(pattern) for pattern in deny]
         self.new_links = NewLinks()
+        self.requisites = Requisites(self.crawler, self.parse_requisite)
         if not self.seed_urls and not settings.get("STABLECOPY_REDIS_URL"):
             logger.error("no valid seed URL: nothing to crawl")
 
@@ -222,17 +224,24 @@ class ArticlesSpider(Spider):
         return slot is not None and slot.closing is not None
 
     def parse_page(self, response: Response) -> Iterator[Any]:
-        """An archived page: follow its in-site links when asked, and hand HTML to extraction.
+        """An archived page: fetch what it needs to render, follow its in-site links when asked,
+        and hand HTML to extraction.
 
-        The links go first: Scrapy handles one callback's output in order, and the page waits for
-        its clean text, which must not hold back the crawl's discovery of new pages.
+        Requisites and links go first: Scrapy handles one callback's output in order, and the page
+        waits for its clean text, which must not hold back the crawl's discovery of new pages.
         """
         if not isinstance(response, HtmlResponse):
             return
+        yield from self.requisites.of_document(response)
         yield from self._followed(response)
         page = self._page(response)
         if page is not None:
             yield page
+
+    def parse_requisite(self, response: Response) -> Iterator[Request]:
+        """An archived requisite: an embedded document or a stylesheet has requisites of its own.
+        No links are followed from it and it gets no clean text."""
+        yield from self.requisites.of_requisite(response)
 
     def _page(self, response: HtmlResponse) -> Page | None:
         # Clean text only of whole pages (a truncated body would give a truncated article), and
