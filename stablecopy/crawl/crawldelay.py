@@ -3,6 +3,10 @@
 Scrapy parses Crawl-delay but never applies it. Here a host that asks for one gets it as the
 delay of its download slot (no randomisation below it, and AutoThrottle never lowers it), capped
 at STABLECOPY_MAX_CRAWL_DELAY seconds so that a hostile robots.txt cannot stall a crawl for days.
+
+It also mends how Scrapy 2.19 hands out a host's rules: the requests that wait together for a
+robots.txt share one Deferred, whose result only the first receives (the others get None, and are
+let through whatever robots.txt says). Every request is judged by the rules stored for its host.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -25,6 +31,11 @@ class CrawlDelayRobots(RobotsTxtMiddleware):
         super().__init__(crawler)
         self.max_delay = crawler.settings.getfloat("STABLECOPY_MAX_CRAWL_DELAY")
         self._applied: dict[str, float] = {}
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        given = await super().robot_parser(request)
+        stored = self._parsers.get(urlparse_cached(request).netloc)
+        return given if stored is None or isinstance(stored, Deferred) else stored
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         super().process_request_2(rp, request)

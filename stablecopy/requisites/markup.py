@@ -55,8 +55,11 @@ _MEDIA_PARENTS = ("video", "audio")
 
 
 def in_markup(root: Any, base: str, encoding: str = "utf-8") -> Iterator[Requisite]:
-    """Requisites of the document whose lxml tree is `root`, resolved against `base` (its
-    `<base href>` already applied), in document order, each URL once."""
+    """Requisites of the document whose lxml tree is `root`, fetched from `base`, in document
+    order, each URL once; relative URLs are resolved against its `<base href>`, if it has one."""
+    declared = next(iter(root.xpath("//base[@href]/@href")), None)
+    if declared:
+        base = resolved(base, str(declared), encoding) or base
     seen: set[str] = set()
     for found in _found(root, base, encoding):
         if found.url not in seen:

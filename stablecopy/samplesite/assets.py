@@ -142,7 +142,7 @@ TYPOGRAPHY_CSS = """@font-face {
   src: url("../fonts/ledger-display.woff2") format("woff2");
   font-display: block;
 }
-h1, h2, h3, .site-title { font-family: "Ledger Display", serif; letter-spacing: 0.01em; }
+h1, h2, h3, .site-title { font-family: "Ledger Display", monospace; letter-spacing: 0.01em; }
 .site-title { font-size: 34px; }
 h1 { font-size: 36px; line-height: 1.2; color: #102a54; }
 """

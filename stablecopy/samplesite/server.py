@@ -115,11 +115,13 @@ class SiteHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int]) -> None:
         super().__init__(address, SiteHandler)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.times: list[tuple[float, str]] = []  # when each request arrived (monotonic), path
         self._lock = threading.Lock()
 
     def log_request_seen(self, handler: SiteHandler) -> None:
         with self._lock:
             self.requests.append((handler.command, handler.path, dict(handler.headers.items())))
+            self.times.append((time.monotonic(), handler.path))
 
 
 class SiteServer:
@@ -179,6 +181,10 @@ class SiteServer:
     @property
     def requests(self) -> list[tuple[str, str, dict[str, str]]]:
         return list(self.httpd.requests)
+
+    @property
+    def timed_requests(self) -> list[tuple[float, str]]:
+        return list(self.httpd.times)
 
     @property
     def cdn(self) -> SiteServer:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy import signals as scrapy_signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.response import get_base_url
@@ -68,8 +69,8 @@ class Requisites:
         self.blocklist = HostBlocklist.from_settings(settings)
         self.callback = callback
         if self.enabled:
-            crawler.signals.connect(self.headers_received, signal="headers_received")
-            crawler.signals.connect(self.bytes_received, signal="bytes_received")
+            crawler.signals.connect(self.headers_received, signal=scrapy_signals.headers_received)
+            crawler.signals.connect(self.bytes_received, signal=scrapy_signals.bytes_received)
 
     # --- what a response needs -------------------------------------------------------------------
 
