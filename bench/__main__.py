@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.catalogue import Point, catalogue_round, catalogue_table
 from bench.measure import become_subreaper, run
 from bench.report import Sample, Series, Target, chart, markdown, write_json
+from bench.requisites import requisites_round, requisites_table
 from bench.rounds import TOOLS, Tool
 from bench.scaling import scaling_table, shared_crawl
 from bench.site import NewsSite
@@ -127,6 +128,15 @@ def main() -> int:
         action="store_true",
         help="run the catalogue-scale round alone (over one crawl of the site)",
     )
+    parser.add_argument(
+        "--requisite-pages",
+        type=int,
+        default=300,
+        help="pages of the page-requisites round against wget --page-requisites (0 to skip)",
+    )
+    parser.add_argument(
+        "--only-requisites", action="store_true", help="run the page-requisites round alone"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
     become_subreaper()
@@ -138,6 +148,13 @@ def main() -> int:
     print(f"bench: {args.articles} articles, {args.rounds} rounds, work in {work}", flush=True)
     if args.only_catalogue:
         return _catalogue_only(args, work)
+    if args.only_requisites:
+        try:
+            lines = requisites_table(requisites_round(work, args.requisite_pages, args.rounds))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print("\n" + "\n".join(lines))
+        return 0
     tools = [tool for tool in TOOLS if _available(tool)]
     series = {tool.key: Series(tool.key, tool.label) for tool in tools}
     try:
@@ -159,6 +176,11 @@ def main() -> int:
                 print("catalogue scale", flush=True)
                 sizes = [int(n) for n in args.catalogue_sizes.split(",")]
                 at_scale = catalogue_round(work / "full-kept", work, _host(site), sizes)
+            requisites: list[str] = []
+            if args.requisite_pages:
+                print("page requisites: stablecopy and wget --page-requisites", flush=True)
+                runs = requisites_round(work, args.requisite_pages, args.rounds)
+                requisites = requisites_table(runs)
             print("extraction alone", flush=True)
             extraction = extraction_ms(site)
             scaling = []
@@ -200,6 +222,19 @@ def main() -> int:
             + ", ".join(f"{n} pages {mb:.0f} MB" for n, mb in growth.items())
             + "."
         )
+    if requisites:
+        extra += [
+            "",
+            (
+                f"Page requisites: {args.requisite_pages} article pages, each needing a stylesheet "
+                "(which imports another with a web font and a background), a favicon, a script, a "
+                "two-width srcset photo and an image of its own, on the site and a CDN host "
+                "(Python servers on 127.0.0.1 and 127.0.0.2); both tools follow the front page's "
+                "links one hop, write WARC files and extract nothing."
+            ),
+            "",
+            *requisites,
+        ]
     if at_scale:
         extra += ["", *catalogue_table(at_scale)]
         targets += _scale_targets(at_scale)

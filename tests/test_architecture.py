@@ -50,6 +50,14 @@ def test_the_archive_never_imports_sqlalchemy_and_the_catalogue_never_imports_wa
             assert "warcio" not in roots, name
 
 
+def test_requisite_discovery_is_pure() -> None:
+    """What a document needs is read from its bytes alone: no crawler, archive or catalogue."""
+    for name, tree in modules():
+        if name.startswith("stablecopy.requisites"):
+            roots = {module.split(".")[0] for module, _ in imported(tree, at_run_time=True)}
+            assert not roots & {"scrapy", "sqlalchemy", "warcio", "twisted"}, name
+
+
 def test_sql_statements_are_built_in_the_catalogue_only() -> None:
     for name, tree in modules():
         if name.startswith("stablecopy.catalog"):

@@ -1,5 +1,6 @@
-"""`make demo`: serve the sample site on loopback, crawl it, show the captures and one clean text,
-verify the crawl and cite the article; then crawl the site's next edition and show what changed.
+"""`make demo`: serve the sample site on loopback, crawl it (pages and what they need to render),
+show the captures, one page's provenance and requisites and its clean text, verify the crawl and
+cite the article; then crawl the site's next edition and show what changed.
 
 Runs the real `stablecopy` commands as subprocesses and prints each one first, so the demo doubles
 as a lesson in using them.
@@ -11,6 +12,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from stablecopy.catalog.crawls import latest_crawl_id
 from stablecopy.catalog.queries import text_capture_of
@@ -41,6 +43,8 @@ def crawl(site: SiteServer, data_dir: str) -> int:
         "-s", "AUTOTHROTTLE_START_DELAY=0.05",
         "-s", "DOWNLOAD_DELAY=0",
         "-s", "STABLECOPY_OPERATOR=stablecopy demo",
+        # The sample site's ad server is a loopback address, which no public block list names.
+        "-s", f"STABLECOPY_BLOCKED_HOSTS={urlsplit(site.ads.base).hostname}",
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, Response
+from scrapy.selector import Selector
 
 from stablecopy.archive import meta
 from stablecopy.crawl.addon import run_stored
@@ -232,8 +233,11 @@ class ArticlesSpider(Spider):
         """
         if not isinstance(response, HtmlResponse):
             return
-        yield from self.requisites.of_document(response)
-        yield from self._followed(response)
+        # One parse for requisites and links, not cached on the response: a page waiting for its
+        # clean text would hold its tree (ten times its size) in memory all that time.
+        root = Selector(response=response).root
+        yield from self.requisites.of_document(response, root)
+        yield from self._followed(response, root)
         page = self._page(response)
         if page is not None:
             yield page
@@ -265,7 +269,7 @@ class ArticlesSpider(Spider):
             decoding=response.meta.get(meta.DECODING),
         )
 
-    def _followed(self, response: HtmlResponse) -> Iterator[Request]:
+    def _followed(self, response: HtmlResponse, root: Any) -> Iterator[Request]:
         hops = response.meta.get(META_HOPS, 0)
         if not self.follow or hops >= self.depth:
             return
@@ -280,7 +284,7 @@ class ArticlesSpider(Spider):
             return urlsplit(url).hostname in hosts and self.in_scope(url)
 
         site = tuple(sorted(hosts))  # one tuple shared by the page's requests waiting in the queue
-        for followed, url in enumerate(self.new_links(response, wanted)):
+        for followed, url in enumerate(self.new_links(response, root, wanted)):
             if self._stopping():
                 return
             if self.max_links and followed >= self.max_links:

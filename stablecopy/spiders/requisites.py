@@ -21,6 +21,7 @@ from scrapy import Request
 from scrapy import signals as scrapy_signals
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response
+from scrapy.selector import Selector
 from scrapy.utils.response import get_base_url
 
 from stablecopy import signals as sc_signals
@@ -74,12 +75,13 @@ class Requisites:
 
     # --- what a response needs -------------------------------------------------------------------
 
-    def of_document(self, response: HtmlResponse) -> Iterator[Request]:
-        """The requisites of a page or an embedded document."""
+    def of_document(self, response: HtmlResponse, root: Any = None) -> Iterator[Request]:
+        """The requisites of a page or an embedded document (`root`: its parsed tree, if made)."""
         if not self.enabled:
             return
         depth = response.meta.get(META_EMBED, 0)
-        found = in_markup(response.selector.root, get_base_url(response), response.encoding)
+        tree = root if root is not None else Selector(response=response).root
+        found = in_markup(tree, get_base_url(response), response.encoding)
         yield from self._requested(response, found, {META_EMBED: depth, META_NESTING: 0})
 
     def of_requisite(self, response: Response) -> Iterator[Request]:
