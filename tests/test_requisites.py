@@ -290,3 +290,29 @@ def test_the_scrapy_internals_the_robots_middleware_relies_on_are_there() -> Non
     assert (slot.delay, slot.jitter) == (0.0, 0.0)
     assert callable(Downloader.get_slot_key)
     assert "self.slots" in inspect.getsource(Downloader.__init__)
+
+
+def test_requisite_requests_can_wait_on_disk_or_in_redis() -> None:
+    """A frontier that spills to disk (or lives in Redis) stores requests by their spider
+    methods' names: a requisite's callback and errback must be the spider's own."""
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.request import request_from_dict
+    from scrapy.utils.test import get_crawler
+
+    from stablecopy.spiders.articles import ArticlesSpider
+
+    settings = {**DEFAULTS, "STABLECOPY_SEED_URLS": ["https://news.example/"]}
+    crawler = get_crawler(ArticlesSpider, settings)
+    spider = ArticlesSpider.from_crawler(crawler)
+    page = HtmlResponse(
+        "https://news.example/a.html",
+        body=b'<link rel=stylesheet href="/s.css"><img src="https://cdn.example/p.jpg">',
+        encoding="utf-8",
+        request=Request("https://news.example/a.html"),
+    )
+    made = [r for r in spider.parse_page(page) if isinstance(r, Request)]
+    assert {r.url for r in made} == {"https://news.example/s.css", "https://cdn.example/p.jpg"}
+    for request in made:
+        stored = request.to_dict(spider=spider)
+        assert (stored["callback"], stored["errback"]) == ("parse_requisite", "requisite_failed")
+        assert request_from_dict(stored, spider=spider).callback == spider.parse_requisite

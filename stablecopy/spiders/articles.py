@@ -123,7 +123,7 @@ class ArticlesSpider(Spider):
         self.allow = [re.compile(pattern) for pattern in allow]
         self.deny = [re.compile(pattern) for pattern in deny]
         self.new_links = NewLinks()
-        self.requisites = Requisites(self.crawler, self.parse_requisite)
+        self.requisites = Requisites(self.crawler, self.parse_requisite, self.requisite_failed)
         if not self.seed_urls and not settings.get("STABLECOPY_REDIS_URL"):
             logger.error("no valid seed URL: nothing to crawl")
 
@@ -247,6 +247,10 @@ class ArticlesSpider(Spider):
         No links are followed from it and it gets no clean text."""
         yield from self.requisites.of_requisite(response)
 
+    def requisite_failed(self, failure: Failure) -> None:
+        """A requisite not fetched: recorded as skipped if refused before it went out."""
+        self.requisites.failed(failure)
+
     def _page(self, response: HtmlResponse) -> Page | None:
         # Clean text only of whole pages (a truncated body would give a truncated article), and
         # only of new content: a revisit's text is its original's, and a resumed crawl's earlier
@@ -284,7 +288,7 @@ class ArticlesSpider(Spider):
             return urlsplit(url).hostname in hosts and self.in_scope(url)
 
         site = tuple(sorted(hosts))  # one tuple shared by the page's requests waiting in the queue
-        for followed, url in enumerate(self.new_links(response, root, wanted)):
+        for followed, url in enumerate(self.new_links(response, wanted, root)):
             if self._stopping():
                 return
             if self.max_links and followed >= self.max_links:

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from scrapy.http import HtmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
+from scrapy.selector import Selector
 from scrapy.utils.response import get_base_url
 from scrapy.utils.url import url_has_any_extension
 from w3lib.url import safe_url_string
@@ -52,10 +53,10 @@ class NewLinks:
         self._seen: set[str] = set()
 
     def __call__(
-        self, response: HtmlResponse, root: Any, wanted: Callable[[str], bool]
+        self, response: HtmlResponse, wanted: Callable[[str], bool], root: Any = None
     ) -> Iterator[str]:
-        """The links of the page (`root`: its parsed tree) to follow that this crawl has not
-        followed before: percent-encoded as
+        """The links of the page (`root`: its parsed tree, if made) to follow that this crawl has
+        not followed before: percent-encoded as
         they will be fetched, without fragments, not to images, media or archives, and `wanted`.
         A link not wanted here (another site's) is not remembered: another page may want it.
         Given one at a time, as the crawl takes them: a page of 100,000 links never stalls it."""
@@ -63,7 +64,7 @@ class NewLinks:
         scheme, netloc = urlsplit(base)[:2]
         origin = f"{scheme}://{netloc}" if scheme in ("http", "https") and netloc else ""
         on_page: set[str] = set()
-        for raw in _HREFS(root):
+        for raw in _HREFS(root if root is not None else Selector(response=response).root):
             href = str(raw).strip(_HTML_SPACE)
             if href in on_page or not href or href.lower().startswith(_SKIPPED_PREFIXES):
                 continue

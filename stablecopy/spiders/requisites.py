@@ -60,7 +60,14 @@ _STREAM_EXTENSIONS = (".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi", ".m3u8", 
 class Requisites:
     """Makes the requisite requests of archived documents (see the module's docstring)."""
 
-    def __init__(self, crawler: Crawler, callback: Callable[[Response], Any]) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        callback: Callable[[Response], Any],
+        errback: Callable[[Failure], Any],
+    ) -> None:
+        """`callback` and `errback` are the spider's own methods (a request that waits on disk
+        or in Redis names them), which hand what they get to of_requisite() and failed()."""
         settings = crawler.settings
         self.crawler = crawler
         self.enabled = settings.getbool("STABLECOPY_REQUISITES")
@@ -69,6 +76,7 @@ class Requisites:
         self.max_per_document = settings.getint("STABLECOPY_MAX_REQUISITES_PER_PAGE")
         self.blocklist = HostBlocklist.from_settings(settings)
         self.callback = callback
+        self.errback = errback
         if self.enabled:
             crawler.signals.connect(self.headers_received, signal=scrapy_signals.headers_received)
             crawler.signals.connect(self.bytes_received, signal=scrapy_signals.bytes_received)
@@ -124,7 +132,7 @@ class Requisites:
             yield Request(
                 requisite.url,
                 callback=self.callback,
-                errback=self.failed,
+                errback=self.errback,
                 priority=PRIORITY,
                 meta={META_KIND: requisite.kind, META_EMBED: depth,
                       META_NESTING: inherited[META_NESTING]},
