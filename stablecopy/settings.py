@@ -69,6 +69,11 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 # --- Components ----------------------------------------------------------------------------------
+# HTTP/1.1 downloads that keep the bytes of each exchange as sent and received, for the archive.
+DOWNLOAD_HANDLERS = {
+    "http": "stablecopy.crawl.wirehandler.WireDownloadHandler",
+    "https": "stablecopy.crawl.wirehandler.WireDownloadHandler",
+}
 DOWNLOADER_MIDDLEWARES = {
     # First of all: never fetch this archive's own replay server (`stablecopy serve`).
     "stablecopy.replay.guard.ReplayGuard": 10,

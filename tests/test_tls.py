@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,12 +55,19 @@ def self_signed(folder: Path) -> ssl.SSLContext:
 
 
 @pytest.fixture(scope="module")
-def tls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteServer]:
-    with SiteServer(tls=self_signed(tmp_path_factory.mktemp("tls"))) as server:
+def tls_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tls")
+
+
+@pytest.fixture(scope="module")
+def tls_site(tls_folder: Path) -> Iterator[SiteServer]:
+    with SiteServer(tls=self_signed(tls_folder)) as server:
         yield server
 
 
-def test_https_crawl_archives_the_same_way(tls_site: SiteServer, tmp_path: Path) -> None:
+def test_https_crawl_archives_the_same_way(
+    tls_site: SiteServer, tls_folder: Path, tmp_path: Path
+) -> None:
     assert tls_site.base.startswith("https://")
     result = run_cli("crawl", tls_site.url("/feed.xml"), "--data-dir", str(tmp_path), *FAST)
     assert result.returncode == 0, result.stderr
@@ -74,3 +82,11 @@ def test_https_crawl_archives_the_same_way(tls_site: SiteServer, tmp_path: Path)
             assert f"\r\nHost: 127.0.0.1:{port}\r\n".encode() in record.block
             assert record.headers["WARC-IP-Address"] == "127.0.0.1"
     assert sum(1 for r in found if r.type == "conversion") == len(articles())
+    # Who answered: the server's certificate, on every response record fetched over TLS.
+    served = x509.load_pem_x509_certificate((tls_folder / "cert.pem").read_bytes())
+    fingerprint = served.fingerprint(hashes.SHA256()).hex()
+    for record in found:
+        if record.type == "response" and record.headers["WARC-Target-URI"].startswith("https"):
+            (chain_leaf, *_) = json.loads(record.headers["WARC-Peer-Certificates"])
+            assert chain_leaf["sha256"] == fingerprint
+            assert chain_leaf["subject"] == "CN=127.0.0.1"

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
+    from stablecopy.archive.wire import WireExchange
     from stablecopy.archive.writer import Written
 
 logger = logging.getLogger(__name__)
@@ -234,6 +235,10 @@ class WarcCapture:
         began = request.meta.get(meta.BEGAN)
         if began is None:
             began = _now() - timedelta(seconds=request.meta.get("download_latency", 0.0))
+        kept: WireExchange | None = request.meta.get(meta.WIRE)
+        if kept is not None and kept.head is None:
+            kept = None
+        ip_address = str(response.ip_address) if response.ip_address else None
         return records.Exchange(
             url=request.url,
             method=request.method,
@@ -244,8 +249,11 @@ class WarcCapture:
             response_headers=[(k, v) for k, values in response.headers.items() for v in values],
             body=body,
             began_at=began,
-            ip_address=str(response.ip_address) if response.ip_address else None,
+            ip_address=ip_address or (kept.ip_address if kept else None),
             truncated=truncated,
+            request_wire=kept.request_head if kept else None,
+            response_wire=kept.head if kept else None,
+            peer_certificates=kept.peer_certificates if kept else None,
         )
 
     def _archive(self, request: Request, response: Response, decision: Decision) -> Captured:

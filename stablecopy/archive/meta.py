@@ -18,11 +18,12 @@ TEXT_DONE = "stablecopy_text_done"  # served from the archive, its clean text al
 DECODING = "stablecopy_decoding"  # what was wrong with the body's declared encodings, if anything
 TEXT_ENCODING = "stablecopy_text_encoding"  # the charset that fits the body (crawl.decoding)
 REQUISITE = "stablecopy_requisite"  # the kind of requisite a request fetches (spiders.requisites)
+WIRE = "stablecopy_wire"  # the exchange's bytes as sent and received (archive.wire.WireExchange)
 SKIPPED = "stablecopy_skipped"  # why a fetch was stopped on purpose (a requisite too large...)
 
 PER_FETCH = (
     BEGAN, RECEIVED, TRUNCATED, RECORD_ID, PRIOR, REVISIT, TEXT_DONE, DECODING, TEXT_ENCODING,
-    SKIPPED,
+    SKIPPED, WIRE,
 )  # fmt: skip
 
 REVISIT_FLAG = "revisit"  # response flag: a 304 answered with the archived original's content

@@ -19,6 +19,7 @@ from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
+from stablecopy.archive import wire
 from stablecopy.archive.digests import Sha256Digester
 
 WARC_VERSION = "WARC/1.1"
@@ -26,6 +27,9 @@ HeaderList = Sequence[tuple[bytes, bytes]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ORIGINAL_PREFIX = b"X-Archive-Orig-"
+# An extension field of response and revisit records fetched over TLS: who answered (the chain,
+# leaf first, as JSON: sha256 fingerprint, subject, issuer, not_after of each certificate).
+PEER_CERTIFICATES = "WARC-Peer-Certificates"
 
 
 def new_record_id() -> str:
@@ -41,7 +45,9 @@ def warc_date(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One HTTP fetch as Scrapy saw it: what was asked, what came back, and when it began."""
+    """One HTTP fetch: what was asked, what came back, and when it began. `request_wire` and
+    `response_wire` are the heads as they crossed the connection, when the download handler kept
+    them (crawl/wirehandler.py); without them the heads are rebuilt from what Scrapy parsed."""
 
     url: str
     method: str
@@ -54,6 +60,9 @@ class Exchange:
     began_at: datetime
     ip_address: str | None = None
     truncated: str | None = None
+    request_wire: bytes | None = None  # request line and headers as written, blank line included
+    response_wire: bytes | None = None  # status line and headers as read, blank line included
+    peer_certificates: str | None = None  # over TLS: the peer's chain, as JSON (archive.wire)
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,14 @@ def without_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
 
+def exchange_response_head(exchange: Exchange) -> bytes:
+    """The response head a record stores: as read from the connection when it was kept (with
+    Transfer-Encoding renamed, as the body stored is de-chunked), else rebuilt."""
+    if exchange.response_wire is not None:
+        return wire.renamed_header(exchange.response_wire, "Transfer-Encoding", _ORIGINAL_PREFIX)
+    return response_head(exchange.protocol, exchange.status, exchange.response_headers)
+
+
 def response_head(protocol: str, status: int, headers: HeaderList) -> bytes:
     """Status line and headers of a response. Transfer-Encoding is renamed: the body is de-chunked."""
     try:
@@ -174,7 +191,8 @@ def _http_record(
     warc_headers: Mapping[str, str],
 ) -> BuiltRecord:
     # warcio's own split of a first line: "HTTP/1.1" + "200 OK", or "GET" + "/path HTTP/1.1".
-    protocol, _, statusline = head.split(b"\r\n", 1)[0].decode("latin-1").partition(" ")
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    protocol, _, statusline = first.decode("latin-1").partition(" ")
     http_headers = _FixedHttpHeaders(head, statusline, protocol)
     record_id = warc_headers["WARC-Record-ID"]
     record = _builder.create_warc_record(
@@ -216,8 +234,9 @@ def response_record(
         headers["WARC-IP-Address"] = exchange.ip_address
     if exchange.truncated:
         headers["WARC-Truncated"] = exchange.truncated
-    head = response_head(exchange.protocol, exchange.status, exchange.response_headers)
-    return _http_record("response", url, head, exchange.body, headers)
+    if exchange.peer_certificates:
+        headers[PEER_CERTIFICATES] = exchange.peer_certificates
+    return _http_record("response", url, exchange_response_head(exchange), exchange.body, headers)
 
 
 REVISIT_PROFILES = {
@@ -261,8 +280,9 @@ def revisit_record(
     headers["WARC-Payload-Digest"] = original.payload_digest
     if profile == "identical-payload-digest":
         headers["WARC-Truncated"] = "length"
-    head = response_head(exchange.protocol, exchange.status, exchange.response_headers)
-    return _http_record("revisit", url, head, b"", headers)
+    if exchange.peer_certificates:
+        headers[PEER_CERTIFICATES] = exchange.peer_certificates
+    return _http_record("revisit", url, exchange_response_head(exchange), b"", headers)
 
 
 def request_record(
@@ -277,14 +297,17 @@ def request_record(
     headers["WARC-Concurrent-To"] = response_id
     if exchange.ip_address:
         headers["WARC-IP-Address"] = exchange.ip_address
-    head = request_head(
-        exchange.method,
-        url,
-        exchange.protocol,
-        exchange.request_headers,
-        exchange.request_body,
-        redact,
-    )
+    if exchange.request_wire is not None:  # as written, less the redacted headers
+        head = wire.without_headers(exchange.request_wire, redact)
+    else:
+        head = request_head(
+            exchange.method,
+            url,
+            exchange.protocol,
+            exchange.request_headers,
+            exchange.request_body,
+            redact,
+        )
     return _http_record("request", url, head, exchange.request_body, headers)
 
 

@@ -13,10 +13,16 @@ from stablecopy.extract.result import ExtractResult
 
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 CAPTURE_METHOD = (
-    "Records are written from Scrapy's view of each exchange. Request records are reconstructed "
-    "from Scrapy's Request (request line with query, Host, the headers Scrapy sent; redacted headers "
-    "removed). Response bodies are stored as received: de-chunked, content-encoding kept. Response "
-    "reason phrases come from the status code; header names are as Twisted/Scrapy normalised them."
+    "Request and response heads are the bytes that crossed the connection (after TLS), recorded by "
+    "stablecopy's HTTP/1.1 download handler: a request record is the request line, headers and "
+    "body as sent, less the headers named in stablecopy-redacted-request-headers; a response record is "
+    "the status line (its own reason phrase) and headers as received, in their case and order, "
+    "repeated and folded lines kept, then the body as received with content-encoding kept. A "
+    "chunked body is stored de-chunked and its Transfer-Encoding header renamed "
+    "X-Archive-Orig-Transfer-Encoding (chunk sizes, extensions and trailers are not kept); interim "
+    "1xx responses are not stored. Over TLS, WARC-Peer-Certificates gives the peer's certificate "
+    "chain (JSON, leaf first). Exchanges the handler could not record (another handler, a "
+    "download stopped before its head was read) are rebuilt from Scrapy's view of them."
 )
 
 if TYPE_CHECKING:
