@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cssselect import HTMLTranslator
 from lxml import html as lxml_html
 
@@ -132,3 +133,71 @@ def test_merged_selectors_match_what_each_matches_alone(tmp_path: Path) -> None:
     also = {paths(element) for element in (bundled(root) if bundled is not None else [])}
     assert len(expected) > 10
     assert {paths(element) for element in merged(root)} == expected | also
+
+
+# Articles whose own text looks like a banner: it opens like one, it is about cookies and consent,
+# it sits in a section whose name a loose rule matches. Removing a banner never removes any of it.
+RUNNING = (
+    "The court heard from three regulators and a dozen readers over two days of hearings, "
+    "and the judgment runs to more than two hundred pages with annexes."
+)
+TRAPS = {
+    "en": "By using cookies to follow readers across sites, the publisher broke the law, the "
+    "court said on Tuesday, in a ruling on consent that could reach hundreds of news sites.",
+    "fr": "En cliquant sur « accepter », des millions d'internautes ont consenti aux cookies "
+    "sans le savoir, selon le rapport de la CNIL publié mardi sur le consentement en ligne.",
+    "de": "Mit dem Klick auf „Akzeptieren“ stimmen Nutzer der Verarbeitung durch Cookies zu, "
+    "kritisierte der Verbraucherschutz in seinem Bericht über die Einwilligung im Netz.",
+    "statement": "Our website uses cookies, the company's lawyer told the court, but only for "
+    "what the law allows; the regulator disagreed, citing its own audit of the consent flow.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(TRAPS))
+def test_a_paragraph_that_opens_like_a_banner_stays_in_its_article(language: str) -> None:
+    paragraphs = [RUNNING, TRAPS[language], RUNNING.replace("court", "panel")]
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    root = tree(f"<html><body><article>{body}</article></body></html>")
+    assert remove_banners(root, load_rules()) == 0
+    assert text_of(root) == " ".join(paragraphs)
+
+
+def test_a_paragraph_that_opens_like_a_banner_stays_even_without_an_article_tag() -> None:
+    body = "".join(f"<p>{p}</p>" for p in (RUNNING, TRAPS["en"], RUNNING))
+    root = tree(f"<html><body><div class='content'>{body}</div></body></html>")
+    assert remove_banners(root, load_rules()) == 0
+
+
+def test_a_section_a_loose_rule_names_inside_an_article_stays() -> None:
+    recipe = "Cream the butter and sugar, add the eggs one by one, then fold in the flour. " * 4
+    root = tree(
+        "<html><body><article><h1>Grandmother's biscuits</h1>"
+        f'<section class="cookie-consent-recipe"><h2>Method</h2><p>{recipe}</p></section>'
+        f"<p>{RUNNING}</p></article></body></html>"
+    )
+    assert remove_banners(root, load_rules()) == 0
+    assert "Cream the butter" in text_of(root)
+
+
+def test_a_post_a_loose_rule_names_is_not_taken_for_a_banner() -> None:
+    post = (
+        "What the new cookie-consent rules mean for small publishers, and why the banners "
+        "readers click through every day rarely ask for what the law requires. "
+    ) * 8
+    root = tree(
+        f'<html><body><div class="cookie-banner-explainer"><h1>Explainer</h1><p>{post}</p>'
+        "</div><footer><p>About us</p></footer></body></html>"
+    )
+    assert remove_banners(root, load_rules()) == 0
+
+
+def test_a_banner_inside_an_article_still_goes_with_its_buttons() -> None:
+    banner = (
+        '<div class="notice"><p>We use cookies to improve your experience and for advertising.'
+        '</p><button type="button">Accept</button> <a href="/privacy">Settings</a></div>'
+    )
+    root = tree(
+        f"<html><body><article><p>{RUNNING}</p>{banner}<p>{RUNNING}</p></article></body></html>"
+    )
+    assert remove_banners(root, load_rules()) == 1
+    assert text_of(root) == f"{RUNNING} {RUNNING}"

@@ -139,16 +139,25 @@ def test_hand_made_banners_in_many_languages_are_removed(language: str) -> None:
 @pytest.mark.parametrize(
     "banner",
     [
+        # Placed inside the article, so each has its controls, as real ones do (a container
+        # without any, inside an article, is never removed: it may be the article's own text).
         (
             '<div id="footer_tc_privacy"><div id="footer_tc_privacy_text">Avec votre accord, nos '
-            "partenaires et nous utilisons des cookies pour stocker des informations.</div></div>"
+            "partenaires et nous utilisons des cookies pour stocker des informations.</div>"
+            "<button>Accepter</button></div>"
         ),
         (
             '<div id="fides-overlay"><div id="fides-banner">Your data choices: this site shares '
-            "personal information with partners for advertising.</div></div>"
+            'personal information with partners for advertising.</div><a href="#">OK</a></div>'
         ),
-        '<div class="sqs-cookie-banner-v2"><p>Diese Website sammelt Statistiken zur Nutzung.</p></div>',
-        '<section aria-label="Cookie consent"><p>Partners and we process data for ads.</p></section>',
+        (
+            '<div class="sqs-cookie-banner-v2"><p>Diese Website sammelt Statistiken zur Nutzung.'
+            "</p><button>OK</button></div>"
+        ),
+        (
+            '<section aria-label="Cookie consent"><p>Partners and we process data for ads.</p>'
+            '<input type="button" value="Accept"></section>'
+        ),
     ],
     ids=["commanders-act", "fides", "squarespace", "aria-label"],
 )

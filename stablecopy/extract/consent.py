@@ -61,6 +61,19 @@ _CONTROL_TAGS = {"a", "button", "input", "select", "label", "img", "svg", "br", 
 _PROSE_TAGS = {"p", "li", "blockquote", "h1", "h2", "h3", "table", "pre"}
 _LABEL_LENGTH = 30
 _SEPARATOR_LENGTH = 3  # loose text between a banner's parts: "|", "·", "or"
+# Where a page's article is, when it says so; an element holding more than this share of its text
+# is never removed, whichever rule matched it.
+_ARTICLE_ROOTS = etree.XPath(
+    "//*[@itemprop='articleBody'] | //article | //main | //*[@role='main']"
+)
+_ARTICLE_SHARE = 0.2
+# A banner's own controls: what a reader clicks to accept, refuse or learn more.
+_CONTROLS = etree.XPath(
+    "boolean(descendant-or-self::*[self::button or self::input or self::select or self::a"
+    " or @role='button' or @onclick])"
+)
+_RUNNING_TEXT = 80  # a sibling paragraph this long, not about cookies, is the article going on
+_CONTROLS_TEXT = 80  # a block of a banner's buttons and links: "Accept", "Learn more", "Settings"
 
 
 @dataclass(frozen=True)
@@ -239,16 +252,22 @@ def _matched_by_names(
     return exact, loose
 
 
-def _matched_by_patterns(
-    tree: HtmlElement, rules: ConsentRules, host: str, found: list[HtmlElement]
-) -> list[HtmlElement]:
-    """Add the matches of the other selectors; these may be loose, so never keep most of the page."""
-    if rules.xpath is not None:
-        found.extend(rules.xpath(tree))
+def _matched_by_site(tree: HtmlElement, rules: ConsentRules, host: str) -> list[HtmlElement]:
+    """The matches of the rules written for this site (`example.com##selector`)."""
+    found: list[HtmlElement] = []
     for domain, xpaths in rules.site_selectors.items():
         if host == domain or host.endswith("." + domain):
             for xpath in xpaths:
                 found.extend(tree.xpath(xpath))
+    return found
+
+
+def _matched_by_patterns(
+    tree: HtmlElement, rules: ConsentRules, found: list[HtmlElement]
+) -> list[HtmlElement]:
+    """Add the matches of the other selectors; these may be loose, so never keep most of the page."""
+    if rules.xpath is not None:
+        found.extend(rules.xpath(tree))
     kept: list[HtmlElement] = []
     long: list[HtmlElement] = []
     for element in found:
@@ -310,12 +329,69 @@ def _matched_by_phrases(tree: HtmlElement, rules: ConsentRules) -> list[HtmlElem
     return found
 
 
+def _running_text(element: HtmlElement) -> bool:
+    """A paragraph of the article going on: prose, long, not about cookies."""
+    if not isinstance(element.tag, str) or element.tag.lower() not in _PROSE_TAGS:
+        return False
+    text = _normalised_text(element)
+    return len(text) >= _RUNNING_TEXT and not _BANNER_WORDS.search(text)
+
+
+def _self_contained(element: HtmlElement) -> bool:
+    """A banner stands on its own: controls of its own (buttons, links, inputs), in it or in a
+    short block beside it ("Accept · Learn more"), and, if it is a paragraph, no paragraph of
+    running text beside it (the article going on around it: it is part of the article)."""
+    siblings = [*element.itersiblings(preceding=True), *element.itersiblings()]
+    tag = element.tag.lower() if isinstance(element.tag, str) else ""
+    if tag in _PROSE_TAGS and any(_running_text(sibling) for sibling in siblings):
+        return False
+    return _CONTROLS(element) or any(
+        _CONTROLS(sibling) and len(_normalised_text(sibling)) <= _CONTROLS_TEXT
+        for sibling in siblings
+    )
+
+
+def _guarded(
+    tree: HtmlElement,
+    exact: list[HtmlElement],
+    others: list[HtmlElement],
+    site: list[HtmlElement],
+) -> list[HtmlElement]:
+    """The candidates whose removal cannot take article text. Whatever a rule says: nothing holding
+    more than a small share of the article's text goes, and inside the article only what stands
+    on its own (its own controls, not a paragraph among paragraphs). A consent manager's own
+    container outside the article goes as its rule says; so does what an archivist's rule for
+    this site names, anywhere (short of the share of the article)."""
+    roots = _ARTICLE_ROOTS(tree)
+    article = max((len(_normalised_text(root)) for root in roots), default=0)
+    article = article or len(_normalised_text(tree))
+    limit = max(_MAX_BANNER_TEXT, int(_ARTICLE_SHARE * article))
+    inside_roots = {id(root) for root in roots}
+    exact_ids = {id(element) for element in exact}
+    site_ids = {id(element) for element in site}
+    kept = []
+    for element in [*exact, *site, *others]:
+        inside = any(id(ancestor) in inside_roots for ancestor in element.iterancestors())
+        if id(element) in exact_ids and not inside:
+            kept.append(element)
+            continue
+        if len(_normalised_text(element)) > limit:
+            continue
+        if id(element) in site_ids:
+            kept.append(element)
+            continue
+        if (inside or id(element) not in exact_ids) and not _self_contained(element):
+            continue
+        kept.append(element)
+    return kept
+
+
 def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> int:
     """Remove consent banners from a parsed page in place; returns how many elements went."""
     exact, loose = _matched_by_names(tree, rules)
-    candidates = (
-        exact + _matched_by_patterns(tree, rules, host, loose) + _matched_by_phrases(tree, rules)
-    )
+    site = _matched_by_site(tree, rules, host)
+    others = _matched_by_patterns(tree, rules, loose) + _matched_by_phrases(tree, rules)
+    candidates = _guarded(tree, exact, others, site)
     unique = {id(element): element for element in candidates if _removable(element)}
     outermost = [
         element
