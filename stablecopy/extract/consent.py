@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 BUNDLED_SELECTORS = "consent-selectors.txt"
 BUNDLED_PHRASES = "consent-phrases.txt"
+BUNDLED_WORDS = "consent-words.txt"
 
 # Elements never removed, whatever a rule says: the page itself and its main content.
 _PROTECTED_TAGS = {"html", "head", "body", "main", "article"}
@@ -73,6 +74,31 @@ _CONTROLS = etree.XPath(
     " or @role='button' or @onclick])"
 )
 _RUNNING_TEXT = 80  # a sibling paragraph this long, not about cookies, is the article going on
+# Banners found by their structure, for consent managers no rule names: where they sit (a dialog,
+# a fixed or sticky bar, a container named like one) and what they hold (controls, a policy link).
+_PLACED = etree.XPath(
+    "//dialog | //*[@role='dialog' or @role='alertdialog' or @aria-modal='true'"
+    " or contains(translate(@style, 'FIXEDSTICKY', 'fixedsticky'), 'fixed')"
+    " or contains(translate(@style, 'FIXEDSTICKY', 'fixedsticky'), 'sticky')]"
+)
+_NAME_HINTS = re.compile(
+    r"banner|consent|cookie|gdpr|dsgvo|rgpd|lgpd|privacy|notice|modal|popup|overlay|cmp|tracking",
+    re.IGNORECASE,
+)
+_POLICY_LINK = etree.XPath(
+    "boolean(.//a[contains(translate(@href, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
+    " 'abcdefghijklmnopqrstuvwxyz'), 'privacy') or contains(@href, 'cookie')"
+    " or contains(@href, 'datenschutz') or contains(@href, 'confidentialit')"
+    " or contains(@href, 'privacidad') or contains(@href, 'privacidade') or contains(@href, 'gdpr')"
+    " or contains(@href, 'rgpd') or contains(@href, 'dsgvo') or contains(@href, 'policy')"
+    " or contains(@href, 'polityka') or contains(@href, 'privat')])"
+)
+_BUTTONS = etree.XPath(
+    "count(.//button | .//input[@type='button' or @type='submit' or @type='checkbox']"
+    " | .//*[@role='button'])"
+)
+_LINK_LABELS = etree.XPath("count(.//a[string-length(normalize-space(.)) <= 30])")
+_CHROME_TAGS = {"header", "nav", "footer", "form", "ul", "ol", "table"}
 _CONTROLS_TEXT = 80  # a block of a banner's buttons and links: "Accept", "Learn more", "Settings"
 
 
@@ -386,11 +412,60 @@ def _guarded(
     return kept
 
 
+@cache
+def consent_words() -> re.Pattern[str]:
+    """The consent lexicon (rules/consent-words.txt): cookies, consent and tracking, in many
+    languages, as one case-insensitive pattern."""
+    text = files("stablecopy.extract").joinpath("rules").joinpath(BUNDLED_WORDS).read_text("utf-8")
+    stems = []
+    for line in text.splitlines():
+        stem = line.split("#", 1)[0].strip()
+        if stem:
+            stems.append(re.escape(stem))
+    return re.compile("|".join(stems), re.IGNORECASE)
+
+
+def _matched_by_structure(tree: HtmlElement) -> list[HtmlElement]:
+    """Banners no rule names, found by what any consent dialog is: short, about cookies, consent
+    or tracking (in any language the lexicon has), with its own controls, and either placed as
+    a dialog or a fixed bar, or named like one, or linking to a privacy or cookie policy. Each
+    match then passes the guards like any other (_guarded)."""
+    words = consent_words()
+    candidates = {id(e): e for e in _PLACED(tree)}
+    for element in _NAMED(tree):
+        names = f"{element.get('id') or ''} {element.get('class') or ''}"
+        if _NAME_HINTS.search(names):
+            candidates.setdefault(id(element), element)
+    found = []
+    for element in candidates.values():
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if not tag or tag in _PROTECTED_TAGS or tag in _CHROME_TAGS or tag in _CONTROL_TAGS:
+            continue
+        text = _normalised_text(element)
+        if not _MIN_BANNER_TEXT <= len(text) <= _MAX_BANNER_TEXT or not words.search(text):
+            continue
+        if _BUTTONS(element) < 1 and _LINK_LABELS(element) < 2:
+            continue
+        style = (element.get("style") or "").lower()
+        placed = (
+            tag == "dialog" or element.get("role") in ("dialog", "alertdialog")
+            or element.get("aria-modal") == "true" or "fixed" in style or "sticky" in style
+        )  # fmt: skip
+        named = bool(_NAME_HINTS.search(f"{element.get('id') or ''} {element.get('class') or ''}"))
+        if placed or (named and _POLICY_LINK(element)) or (named and _BUTTONS(element) >= 2):
+            found.append(element)
+    return found
+
+
 def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> int:
     """Remove consent banners from a parsed page in place; returns how many elements went."""
     exact, loose = _matched_by_names(tree, rules)
     site = _matched_by_site(tree, rules, host)
-    others = _matched_by_patterns(tree, rules, loose) + _matched_by_phrases(tree, rules)
+    others = (
+        _matched_by_patterns(tree, rules, loose)
+        + _matched_by_phrases(tree, rules)
+        + _matched_by_structure(tree)
+    )
     candidates = _guarded(tree, exact, others, site)
     unique = {id(element): element for element in candidates if _removable(element)}
     outermost = [
