@@ -13,6 +13,7 @@ import pytest
 from scrapy.settings import Settings
 
 from stablecopy import settings as defaults
+from stablecopy.layout import DataLayout
 from stablecopy.requisites.blocklist import HostBlocklist
 from stablecopy.requisites.markup import in_markup
 from stablecopy.requisites.requisite import EMBED, FONT, IMAGE, MEDIA, STYLESHEET
@@ -230,6 +231,7 @@ def test_a_page_says_what_its_copy_lacks_and_why(
     assert f"needed_by  {page['id']} ({edge_site.url('/page.html')})" in needed
 
 
+@pytest.mark.catalogue
 def test_a_host_crawl_delay_is_honoured(edge_crawl: Path, cdn: SiteServer) -> None:
     """Its requests are at least its Crawl-delay apart (a lower bound: never flaky)."""
     times = sorted(moment for moment, path in cdn.timed_requests if path.endswith(".png"))
@@ -316,3 +318,27 @@ def test_requisite_requests_can_wait_on_disk_or_in_redis() -> None:
         stored = request.to_dict(spider=spider)
         assert (stored["callback"], stored["errback"]) == ("parse_requisite", "requisite_failed")
         assert request_from_dict(stored, spider=spider).callback == spider.parse_requisite
+
+
+@pytest.mark.catalogue
+def test_what_a_requisite_was_fetched_as_is_in_its_record_and_read_back(
+    edge_crawl: Path, edge_site: SiteServer, cdn: SiteServer
+) -> None:
+    """Response records of requisites say what they were fetched as (WARC-Resource-Type), so a
+    repair that rebuilds the catalogue from the files (after a crash) knows them from pages."""
+    from stablecopy.archive.recovery import archived_events
+    from stablecopy.events import Captured
+    from tests.helpers import raw_records
+
+    layout = DataLayout.create(edge_crawl)
+    kinds: dict[str, str | None] = {}
+    for path in sorted(layout.warc_dir.glob("*.warc.gz")):
+        for record in raw_records(path):
+            if record.type == "response":
+                kinds[record.headers["WARC-Target-URI"]] = record.headers.get("WARC-Resource-Type")
+        for event in archived_events(path, layout.relative(path)):
+            if isinstance(event, Captured):
+                assert event.requisite == kinds[event.url], event.url
+    assert kinds[f"{cdn.base}/a.png"] == "image"
+    assert kinds[edge_site.url("/frame1.html")] == "embed"
+    assert kinds[edge_site.url("/page.html")] is None

@@ -254,6 +254,7 @@ class WarcCapture:
             request_wire=kept.request_head if kept else None,
             response_wire=kept.head if kept else None,
             peer_certificates=kept.peer_certificates if kept else None,
+            resource_type=request.meta.get(meta.REQUISITE),
         )
 
     def _archive(self, request: Request, response: Response, decision: Decision) -> Captured:

@@ -30,6 +30,9 @@ _ORIGINAL_PREFIX = b"X-Archive-Orig-"
 # An extension field of response and revisit records fetched over TLS: who answered (the chain,
 # leaf first, as JSON: sha256 fingerprint, subject, issuer, not_after of each certificate).
 PEER_CERTIFICATES = "WARC-Peer-Certificates"
+# What a page requisite was fetched as (stylesheet, image, font, script, embed...), on its response
+# or revisit record: the field Browsertrix writes for the same purpose. Pages carry none.
+RESOURCE_TYPE = "WARC-Resource-Type"
 
 
 def new_record_id() -> str:
@@ -63,6 +66,7 @@ class Exchange:
     request_wire: bytes | None = None  # request line and headers as written, blank line included
     response_wire: bytes | None = None  # status line and headers as read, blank line included
     peer_certificates: str | None = None  # over TLS: the peer's chain, as JSON (archive.wire)
+    resource_type: str | None = None  # what a document needed it as (stylesheet, image...)
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,8 @@ def response_record(
         headers["WARC-Truncated"] = exchange.truncated
     if exchange.peer_certificates:
         headers[PEER_CERTIFICATES] = exchange.peer_certificates
+    if exchange.resource_type:
+        headers[RESOURCE_TYPE] = exchange.resource_type
     return _http_record("response", url, exchange_response_head(exchange), exchange.body, headers)
 
 
@@ -282,6 +288,8 @@ def revisit_record(
         headers["WARC-Truncated"] = "length"
     if exchange.peer_certificates:
         headers[PEER_CERTIFICATES] = exchange.peer_certificates
+    if exchange.resource_type:
+        headers[RESOURCE_TYPE] = exchange.resource_type
     return _http_record("revisit", url, exchange_response_head(exchange), b"", headers)
 
 

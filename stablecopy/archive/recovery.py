@@ -25,7 +25,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 from stablecopy.archive.fixity import READ_CHUNK, Damage, RecordFacts, file_sha256, scan
-from stablecopy.archive.records import REVISIT_PROFILES
+from stablecopy.archive.records import RESOURCE_TYPE, REVISIT_PROFILES
 from stablecopy.archive.writer import OPEN_SUFFIX
 from stablecopy.events import ArchivedText, Captured, RecordLocation
 from stablecopy.extract.result import ExtractResult, ExtractStatus
@@ -275,6 +275,7 @@ def _captured(
         refers_to=headers.get_header("WARC-Refers-To") if revisit else None,
         etag=_header(record, "ETag"),
         last_modified=_header(record, "Last-Modified"),
+        requisite=headers.get_header(RESOURCE_TYPE),
     )
 
 
