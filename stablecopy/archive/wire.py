@@ -47,13 +47,10 @@ class WireExchange:
 
     @property
     def request_head(self) -> bytes:
-        end = _head_end(bytes(self.sent), 0)
-        return bytes(self.sent) if end is None else bytes(self.sent[:end])
-
-    @property
-    def request_body(self) -> bytes:
-        end = _head_end(bytes(self.sent), 0)
-        return b"" if end is None else bytes(self.sent[end:])
+        """The request line and headers as written (all of it, if no blank line ended them)."""
+        sent = bytes(self.sent)
+        end = _head_end(sent, 0)
+        return sent if end is None else sent[:end]
 
     def request_line(self) -> bytes:
         return bytes(self.sent).split(b"\n", 1)[0].rstrip(b"\r")
@@ -93,6 +90,12 @@ def head_lines(head: bytes) -> list[bytes]:
     return head.splitlines(keepends=True)
 
 
+def _named(line: bytes) -> bytes | None:
+    """The lower-case name of a header line, or None for a line that is no header."""
+    name, colon, _ = line.partition(b":")
+    return name.strip().lower() if colon else None
+
+
 def without_headers(head: bytes, names: Iterable[str]) -> bytes:
     """`head` less the header lines named (any case), with the folded lines that continue them."""
     dropped = {name.lower().encode("latin-1") for name in names}
@@ -106,8 +109,8 @@ def without_headers(head: bytes, names: Iterable[str]) -> bytes:
             if not dropping:
                 kept.append(line)
             continue
-        name = line.split(b":", 1)[0].strip().lower()
-        dropping = b":" in line and name in dropped
+        name = _named(line)
+        dropping = name is not None and name in dropped
         if not dropping:
             kept.append(line)
     return b"".join(kept)
@@ -118,15 +121,6 @@ def renamed_header(head: bytes, name: str, prefix: bytes) -> bytes:
     wanted = name.lower().encode("latin-1")
     lines = head_lines(head)
     for number, line in enumerate(lines[1:], start=1):
-        if b":" in line and line.split(b":", 1)[0].strip().lower() == wanted:
+        if _named(line) == wanted:
             lines[number] = prefix + line
     return b"".join(lines)
-
-
-def header_values(head: bytes, name: str) -> list[bytes]:
-    wanted = name.lower().encode("latin-1")
-    return [
-        line.split(b":", 1)[1].strip()
-        for line in head_lines(head)[1:]
-        if b":" in line and line.split(b":", 1)[0].strip().lower() == wanted
-    ]

@@ -464,11 +464,6 @@ def original_capture(session: Session, revisit: CaptureRow) -> CaptureRow | None
     return session.connection().execute(_CAPTURE_BY_ID, {"id": revisit.refers_to_id}).first()
 
 
-def highest_capture_id(session: Session) -> int:
-    """The id of the newest capture (0 if none): the primary key's end, constant time."""
-    return int(session.scalar(select(func.max(Capture.id))) or 0)
-
-
 def short_ids_after(session: Session, after: int) -> Iterable[tuple[str, datetime, str, int]]:
     """(citation id, fetch time, URL, id of the capture holding its payload: its own, or a
     revisit's original) of the captures after id `after` that have a citation id, in id order."""

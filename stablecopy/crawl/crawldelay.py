@@ -31,6 +31,7 @@ class CrawlDelayRobots(RobotsTxtMiddleware):
         super().__init__(crawler)
         self.max_delay = crawler.settings.getfloat("STABLECOPY_MAX_CRAWL_DELAY")
         self._applied: dict[str, float] = {}
+        self._asked: dict[int, float | None] = {}  # per parsed robots.txt: its Crawl-delay
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         given = await super().robot_parser(request)
@@ -41,10 +42,12 @@ class CrawlDelayRobots(RobotsTxtMiddleware):
         super().process_request_2(rp, request)
         if rp is None:
             return
-        agent = self._robotstxt_useragent or request.headers.get(
-            b"User-Agent", self._default_useragent
-        )
-        delay = rp.crawl_delay(agent or "")
+        if id(rp) not in self._asked:  # parsed once per host: read its Crawl-delay once
+            agent = self._robotstxt_useragent or request.headers.get(
+                b"User-Agent", self._default_useragent
+            )
+            self._asked[id(rp)] = rp.crawl_delay(agent or "")
+        delay = self._asked[id(rp)]
         if not delay or delay <= 0:
             return
         delay = min(float(delay), self.max_delay)

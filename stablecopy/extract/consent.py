@@ -261,12 +261,12 @@ def _normalised_text(element: HtmlElement) -> str:
 
 
 def _matched_by_names(
-    tree: HtmlElement, rules: ConsentRules
+    named: list[HtmlElement], rules: ConsentRules
 ) -> tuple[list[HtmlElement], list[HtmlElement]]:
     """One pass over ids and classes: exact names of consent containers, and name fragments."""
     exact: list[HtmlElement] = []
     loose: list[HtmlElement] = []
-    for element in _NAMED(tree):
+    for element in named:
         element_id = element.get("id")
         names = element.get("class")
         if element_id in rules.ids or (names and not rules.classes.isdisjoint(names.split())):
@@ -425,17 +425,18 @@ def consent_words() -> re.Pattern[str]:
     return re.compile("|".join(stems), re.IGNORECASE)
 
 
-def _matched_by_structure(tree: HtmlElement) -> list[HtmlElement]:
+def _matched_by_structure(tree: HtmlElement, named: list[HtmlElement]) -> list[HtmlElement]:
     """Banners no rule names, found by what any consent dialog is: short, about cookies, consent
     or tracking (in any language the lexicon has), with its own controls, and either placed as
     a dialog or a fixed bar, or named like one, or linking to a privacy or cookie policy. Each
     match then passes the guards like any other (_guarded)."""
     words = consent_words()
     candidates = {id(e): e for e in _PLACED(tree)}
-    for element in _NAMED(tree):
-        names = f"{element.get('id') or ''} {element.get('class') or ''}"
-        if _NAME_HINTS.search(names):
+    hinted = set()
+    for element in named:
+        if _NAME_HINTS.search(f"{element.get('id') or ''} {element.get('class') or ''}"):
             candidates.setdefault(id(element), element)
+            hinted.add(id(element))
     found = []
     for element in candidates.values():
         tag = element.tag.lower() if isinstance(element.tag, str) else ""
@@ -451,20 +452,21 @@ def _matched_by_structure(tree: HtmlElement) -> list[HtmlElement]:
             tag == "dialog" or element.get("role") in ("dialog", "alertdialog")
             or element.get("aria-modal") == "true" or "fixed" in style or "sticky" in style
         )  # fmt: skip
-        named = bool(_NAME_HINTS.search(f"{element.get('id') or ''} {element.get('class') or ''}"))
-        if placed or (named and _POLICY_LINK(element)) or (named and _BUTTONS(element) >= 2):
+        hint = id(element) in hinted
+        if placed or (hint and _POLICY_LINK(element)) or (hint and _BUTTONS(element) >= 2):
             found.append(element)
     return found
 
 
 def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> int:
     """Remove consent banners from a parsed page in place; returns how many elements went."""
-    exact, loose = _matched_by_names(tree, rules)
+    named = _NAMED(tree)  # one pass over the elements with an id or a class, for both matchers
+    exact, loose = _matched_by_names(named, rules)
     site = _matched_by_site(tree, rules, host)
     others = (
         _matched_by_patterns(tree, rules, loose)
         + _matched_by_phrases(tree, rules)
-        + _matched_by_structure(tree)
+        + _matched_by_structure(tree, named)
     )
     candidates = _guarded(tree, exact, others, site)
     unique = {id(element): element for element in candidates if _removable(element)}

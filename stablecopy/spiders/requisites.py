@@ -23,6 +23,7 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import HtmlResponse, Response
 from scrapy.selector import Selector
 from scrapy.utils.response import get_base_url
+from w3lib.encoding import http_content_type_encoding
 
 from stablecopy import signals as sc_signals
 from stablecopy.archive import meta
@@ -106,7 +107,7 @@ class Requisites:
             if nesting > MAX_IMPORT_NESTING:
                 logger.warning("%s: stylesheets nested too deep, not followed", response.url)
                 return
-            charset = _charset(content_type)
+            charset = http_content_type_encoding(content_type)
             found = in_stylesheet(response.body, response.url, charset)
             meta_ = {META_EMBED: response.meta.get(META_EMBED, 0), META_NESTING: nesting}
             yield from self._requested(response, found, meta_)
@@ -195,11 +196,3 @@ class Requisites:
             message=str(failure.value) or "ignored",
         )
         self.crawler.signals.send_catch_log(sc_signals.fetch_failed, failure=skipped)
-
-
-def _charset(content_type: str) -> str | None:
-    for parameter in content_type.split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        if name.strip() == "charset" and value.strip():
-            return value.strip().strip("\"'")
-    return None
