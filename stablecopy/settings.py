@@ -100,6 +100,9 @@ EXTENSIONS = {
     "stablecopy.storage.uploader.WarcUploader": 300,
     # Keeps what the crawl holds before it starts out of Python's garbage collection while it runs.
     "stablecopy.crawl.frozenheap.FrozenHeap": 400,
+    # Signs the capture log's tree head (at the end and every STABLECOPY_TREE_HEAD_INTERVAL),
+    # time-stamps it (STABLECOPY_TSA_URLS) and publishes it; off when the archive has no key.
+    "stablecopy.crawl.notary.LogNotary": 500,
 }
 ITEM_PIPELINES = {
     # Clean text with trafilatura in worker processes, then archived as WARC conversion records.
@@ -247,3 +250,22 @@ STABLECOPY_CONSENT_PHRASE_FILES: list[str] = []
 STABLECOPY_PROGRESS = False
 # Seconds between progress updates.
 STABLECOPY_PROGRESS_INTERVAL = 1.0
+
+# --- Evidence ------------------------------------------------------------------------------------
+# Every capture, clean text and closed WARC file is a leaf of the capture log (an RFC 9162 Merkle
+# tree in the catalogue). Its tree heads are signed with the archive's Ed25519 key, kept in this
+# folder (default: keys/ in the data directory; `stablecopy keys init` makes them).
+STABLECOPY_KEYS_DIR = ""
+# Sign a tree head every this many seconds during a crawl (and always at its end); 0: at the end only.
+STABLECOPY_TREE_HEAD_INTERVAL = 3600.0
+# RFC 3161 time-stamping authorities asked to time-stamp every signed tree head (each one asked;
+# none by default). Public ones: https://freetsa.org/tsr, http://timestamp.digicert.com,
+# http://timestamp.sectigo.com, http://zeitstempel.dfn.de.
+STABLECOPY_TSA_URLS: list[str] = []
+# The TSAs' root certificates (PEM), to check their tokens against and to put in evidence
+# packages; without it a token is checked against the certificates it carries.
+STABLECOPY_TSA_CA_FILE = ""
+# Where signed tree heads are published for witnesses: a file each head is appended to (one JSON
+# line), and a URL each is POSTed to (JSON). Empty: not published beyond the catalogue and WARCs.
+STABLECOPY_TREE_HEAD_FILE = ""
+STABLECOPY_TREE_HEAD_WEBHOOK = ""

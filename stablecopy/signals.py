@@ -33,3 +33,6 @@ catalog_committing = object()
 archived_response_requested = object()
 # found: RequisitesFound — a document's requisites (fetched or skipped), to link to its capture.
 requisites_found = object()
+# (no argument) — the catalogue has committed a crawl's last rows (and so their log leaves): the
+# notary signs the capture log's tree head.
+log_committed = object()

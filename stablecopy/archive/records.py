@@ -407,3 +407,19 @@ def metadata_record(
     return _derived_record(
         "metadata", url, "application/warc-fields", block, refers_to, record_id, date, warcinfo_id
     )
+
+
+def resource_record(
+    url: str,
+    content_type: str,
+    block: bytes,
+    record_id: str,
+    date: datetime,
+    warcinfo_id: str | None,
+    concurrent_to: str | None = None,
+) -> BuiltRecord:
+    """A record of something the archive made itself (a signed tree head, a time-stamp token)."""
+    headers = _common("resource", url, record_id, date, warcinfo_id)
+    if concurrent_to:
+        headers["WARC-Concurrent-To"] = concurrent_to
+    return _plain_record("resource", url, content_type, block, headers)

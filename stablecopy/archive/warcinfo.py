@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 import platform
 import socket
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from stablecopy import __version__
+from stablecopy.evidence.keys import KeyFileError, KeyFiles, key_id, public_der
 from stablecopy.extract.result import ExtractResult
 
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
@@ -27,6 +30,8 @@ CAPTURE_METHOD = (
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
 
 
 def software() -> str:
@@ -47,12 +52,17 @@ class CrawlInfo:
     user_agent: str
     redacted_headers: tuple[str, ...]
     max_response_size: int
+    log_key: str = ""  # the capture log's public key (base64 DER), when the archive has one
+    log_key_id: str = ""
 
     @classmethod
     def from_settings(cls, settings: BaseSettings, description: str | None = None) -> CrawlInfo:
         """The facts a crawl's settings give (STABLECOPY_OPERATOR, ...); `description` in place
         of STABLECOPY_DESCRIPTION, for files written on its behalf (a repair's clean texts)."""
+        log_key, log_key_id = _log_key(settings)
         return cls(
+            log_key=log_key,
+            log_key_id=log_key_id,
             operator=settings.get("STABLECOPY_OPERATOR") or "",
             contact=settings.get("STABLECOPY_CONTACT_URL") or "",
             description=description or settings.get("STABLECOPY_DESCRIPTION") or "",
@@ -81,7 +91,25 @@ class CrawlInfo:
             ("stablecopy-max-response-size", str(self.max_response_size)),
             ("stablecopy-capture-method", CAPTURE_METHOD),
             ("stablecopy-platform", platform.platform()),
+            ("stablecopy-log-key", self.log_key),
+            ("stablecopy-log-key-id", self.log_key_id),
         ]
+
+
+def _log_key(settings: BaseSettings) -> tuple[str, str]:
+    """The public key that signs the capture log's tree heads (Ed25519, base64 of its DER), and its
+    id; empty when the archive has no key (yet)."""
+    keys = KeyFiles.configured(
+        settings.get("STABLECOPY_KEYS_DIR"), settings.get("STABLECOPY_DATA_DIR") or "."
+    )
+    if not keys.exists():
+        return "", ""
+    try:
+        public = keys.log_key().public_key()
+    except KeyFileError as exc:
+        logger.warning("the capture log's key is not in the WARC files: %s", exc)
+        return "", ""
+    return base64.b64encode(public_der(public)).decode("ascii"), key_id(public)
 
 
 def extraction_fields(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -314,3 +315,73 @@ class Schedule(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     running_crawl_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class LogLeaf(Base):
+    """One entry of the capture log (RFC 9162 Merkle tree): what was committed, in its canonical
+    bytes, at its position. Appended in the transaction that catalogues its subject; never changed."""
+
+    __tablename__ = "log_leaves"
+    __table_args__ = (Index(None, "kind", "subject", unique=True),)
+
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))  # capture | text | warc-file
+    subject: Mapped[str] = mapped_column(Text)  # a record id, or a WARC file's path
+    capture_id: Mapped[int | None] = mapped_column(ForeignKey("captures.id"), index=True)
+    leaf: Mapped[str] = mapped_column(Text)  # canonical JSON, the bytes hashed
+    leaf_hash: Mapped[str] = mapped_column(String(64))  # hex of SHA-256(0x00 || leaf)
+    appended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LogNode(Base):
+    """A complete inner subtree of the capture log: level L, index i covers leaves
+    [i * 2^L, (i + 1) * 2^L). Written once, when its last leaf is appended."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogState(Base):
+    """The capture log's size: the one row appenders lock, so leaves get consecutive positions."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class TreeHeadRow(Base):
+    """A signed tree head of the capture log."""
+
+    __tablename__ = "tree_heads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[str] = mapped_column(String(64))  # hex
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # milliseconds since the epoch
+    signature: Mapped[str] = mapped_column(Text)  # base64 Ed25519 over RFC 6962's structure
+    key_id: Mapped[str] = mapped_column(String(64))
+    crawl_id: Mapped[int | None] = mapped_column(ForeignKey("crawls.id"))
+
+    tokens: Mapped[list[TimestampToken]] = relationship(back_populates="tree_head")
+
+
+class TimestampToken(Base):
+    """An RFC 3161 time-stamp over a signed tree head, from one time-stamping authority."""
+
+    __tablename__ = "timestamp_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_head_id: Mapped[int] = mapped_column(ForeignKey("tree_heads.id"), index=True)
+    tsa_url: Mapped[str] = mapped_column(Text)
+    token: Mapped[bytes] = mapped_column(LargeBinary)  # the DER TimeStampResp as received
+    gen_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    tsa_name: Mapped[str | None] = mapped_column(Text)
+    record_id: Mapped[str | None] = mapped_column(
+        String(RECORD_ID)
+    )  # its WARC record, once archived
+
+    tree_head: Mapped[TreeHeadRow] = relationship(back_populates="tokens")

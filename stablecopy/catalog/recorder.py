@@ -258,6 +258,8 @@ class CatalogRecorder:
             for key, count in summary.as_dict().items():
                 stats.set_value(f"stablecopy/pages/{key}", count)
         self.commit()
+        if not self.failed:
+            self.crawler.signals.send_catch_log(sc_signals.log_committed)
 
     def engine_stopped(self) -> None:
         if self._ticker.running:

@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+import stablecopy.catalog.caplog  # noqa: F401 (its session hooks log what every commit catalogues)
+
 if TYPE_CHECKING:
     from alembic.config import Config
 

@@ -67,7 +67,14 @@ def show(reference: str, text: bool, data_dir: Path, db_url: str | None) -> None
         if capture is None:
             raise click.ClickException(f"there is no capture {reference}")
         if not text:
-            print_provenance(capture, layout, str(capture_history(session, capture.id)))
+            from stablecopy.catalog.caplog import capture_log_status
+
+            print_provenance(
+                capture,
+                layout,
+                str(capture_history(session, capture.id)),
+                capture_log_status(session, capture.id),
+            )
             if capture.requisite is None:
                 print_requisites(requisite_set(session, capture))
             else:

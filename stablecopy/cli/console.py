@@ -177,7 +177,7 @@ def payload_check(capture: Capture, layout: DataLayout) -> str:
     return f'python3 -c "{read}" {path} {capture.warc_offset} | sha256sum'
 
 
-def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
+def print_provenance(capture: Capture, layout: DataLayout, fixity: str, log: str = "") -> None:
     fields = capture_json(capture)
     try:
         fields["warc_path"] = str(layout.resolve(capture.warc_file))
@@ -205,6 +205,8 @@ def print_provenance(capture: Capture, layout: DataLayout, fixity: str) -> None:
         )
     fields["check_payload"] = payload_check(original, layout)
     fields["fixity"] = fixity
+    if log:
+        fields["capture_log"] = log
     width = max(len(key) for key in fields)
     for key, value in fields.items():
         out.print(f"{key:<{width}}  {shown(value)}", markup=False, highlight=False)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stablecopy.catalog import queries
 from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
-from stablecopy.cli.options import catalog, location_options, require_crawl, utc
+from stablecopy.cli.options import (
+    catalog,
+    keys_dir_option,
+    location_options,
+    parse_settings,
+    require_crawl,
+    settings_option,
+    utc,
+)
 from stablecopy.layout import DataLayout
+
+if TYPE_CHECKING:
+    from stablecopy.export.wacz import Signer
 
 
 @cli.command()
@@ -37,6 +49,14 @@ from stablecopy.layout import DataLayout
 @click.option("--since", metavar="DATE", help="Only captures fetched at or after DATE (ISO 8601).")
 @click.option("--until", metavar="DATE", help="Only captures fetched at or before DATE (ISO 8601).")
 @click.option("--title", help="Title of the WACZ package.")
+@click.option(
+    "--sign",
+    is_flag=True,
+    help="Sign the WACZ (WACZ signing specification, anonymous signature with the archive's "
+    "ECDSA key; time-stamped when STABLECOPY_TSA_URLS is set).",
+)
+@keys_dir_option
+@settings_option
 @location_options
 def export(
     wacz_path: Path | None,
@@ -47,6 +67,9 @@ def export(
     since: str | None,
     until: str | None,
     title: str | None,
+    sign: bool,
+    keys_dir: Path | None,
+    overrides: tuple[str, ...],
     data_dir: Path,
     db_url: str | None,
 ) -> None:
@@ -68,11 +91,16 @@ def export(
         with_originals=cdxj_path is not None,  # an index must find what its revisits stand for
     )
     layout = DataLayout.create(data_dir, db_url)
+    if sign and wacz_path is None:
+        raise click.UsageError("--sign signs a WACZ: give --wacz")
+    signer = _signer(layout, keys_dir, overrides) if sign else None
     with catalog(data_dir, db_url) as session:
         require_crawl(session, crawl_id)
         if wacz_path is not None:
             try:
-                summary = WaczWriter(session, layout).write(selection, wacz_path, title=title)
+                summary = WaczWriter(session, layout).write(
+                    selection, wacz_path, title=title, sign=signer
+                )
             except (ExportError, OSError) as exc:
                 raise click.ClickException(str(exc)) from exc
             err.print(
@@ -93,3 +121,28 @@ def export(
             raise click.ClickException(str(exc)) from exc
         if target != "-":
             err.print(f"Wrote {target}: {count} captures.")
+
+
+def _signer(layout: DataLayout, keys_dir: Path | None, overrides: tuple[str, ...]) -> Signer:
+    """Signs with the archive's WACZ key, time-stamped by the first TSA that answers."""
+    from stablecopy.crawl.notary import tsa_roots
+    from stablecopy.crawl.runner import project_settings
+    from stablecopy.evidence import waczsign
+    from stablecopy.evidence.keys import KeyFileError, KeyFiles
+    from stablecopy.evidence.timestamp import TimestampError
+
+    settings = project_settings(parse_settings(overrides))
+    try:
+        key = KeyFiles.configured(keys_dir, layout.root).package_key()
+        roots = tsa_roots(settings)
+    except (KeyFileError, TimestampError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    urls = [url for url in settings.getlist("STABLECOPY_TSA_URLS") if url]
+
+    def signed(hash_label: str, created: str) -> dict[str, Any]:
+        data, failures = waczsign.sign(hash_label, created, key, urls, roots)
+        for failure in failures:
+            err.print(f"Warning: the WACZ signature is not time-stamped: {failure}")
+        return data
+
+    return signed

@@ -15,7 +15,8 @@ COMMANDS = {
     "captures": "captures", "show": "captures", "cite": "provenance", "verify": "fixity",
     "crawl": "crawl", "repair": "repair", "export": "export", "history": "history",
     "diff": "history", "schedule": "schedules", "scheduler": "schedules", "serve": "serve",
-    "upload": "store", "worker": "shared",
+    "upload": "store", "worker": "shared", "keys": "evidence", "log": "evidence",
+    "evidence": "evidence", "check-evidence": "evidence",
 }  # fmt: skip
 
 

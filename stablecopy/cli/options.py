@@ -67,6 +67,15 @@ def location_options(command: F) -> F:
     )(command)
 
 
+def keys_dir_option(command: F) -> F:
+    return click.option(
+        "--keys-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="STABLECOPY_KEYS_DIR",
+        help="Where the archive's private keys are [default: DATA_DIR/keys].",
+    )(command)
+
+
 def existing_catalog(data_dir: Path, db_url: str | None) -> Engine:
     """An engine on an existing catalogue, or a one-line error if it cannot be opened."""
     from sqlalchemy.engine import make_url

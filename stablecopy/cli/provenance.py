@@ -19,7 +19,11 @@ from stablecopy.provenance.citation import FORMATS, CitationFacts, render
 
 
 def citation_facts(
-    capture: Capture, base_url: str, collection: str, archive_name: str = ""
+    capture: Capture,
+    base_url: str,
+    collection: str,
+    archive_name: str = "",
+    log_evidence: str | None = None,
 ) -> CitationFacts:
     """What a citation of `capture` says; a revisit is cited at its own time, with the title and
     text of the original whose payload it repeats."""
@@ -38,6 +42,7 @@ def citation_facts(
         published=extraction.published if extraction else None,
         text_sha256=extraction.text_sha256 if extraction else None,
         archive_name=archive_name,
+        log_evidence=log_evidence,
     )
 
 
@@ -99,6 +104,13 @@ def _warnings(
     help="The archive's name as citations print it (CSL archive, RIS DB, the BibTeX note) "
     "[default: the host of --base-url].",
 )
+@click.option(
+    "--evidence",
+    "with_evidence",
+    is_flag=True,
+    help="Add where the capture log proves the capture (entry, signed tree head, time-stamp); "
+    "`stablecopy evidence ID` writes the proof itself.",
+)
 @replay_options
 @location_options
 def cite(
@@ -109,6 +121,7 @@ def cite(
     fmt: str,
     as_json: bool,
     archive_name: str,
+    with_evidence: bool,
     base_url: str,
     collection: str,
     data_dir: Path,
@@ -131,7 +144,17 @@ def cite(
         if capture is None:
             raise click.ClickException(missing)
         warnings = _warnings(session, capture, url if not any_status else None, moment)
-        citation = render(citation_facts(capture, base_url, collection, archive_name), fmt)
+        logged = None
+        if with_evidence:
+            from stablecopy.catalog.caplog import citation_evidence
+
+            logged = citation_evidence(session, capture.id)
+            if logged is None:
+                warnings.append(f"capture {capture.short_id} is not yet proved by a signed tree "
+                                "head (`stablecopy log sign`)")  # fmt: skip
+        citation = render(
+            citation_facts(capture, base_url, collection, archive_name, logged), fmt
+        )
         for warning in warnings:
             err.print(shown(f"Warning: {warning}."), markup=False, highlight=False)
         if as_json:

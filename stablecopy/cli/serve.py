@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 
 from stablecopy.cli.console import err
 from stablecopy.cli.group import cli
-from stablecopy.cli.options import DEFAULT_COLLECTION, existing_catalog, location_options
+from stablecopy.cli.options import (
+    DEFAULT_COLLECTION,
+    existing_catalog,
+    keys_dir_option,
+    location_options,
+)
 from stablecopy.cli.store import restore_from_store
 from stablecopy.layout import DataLayout
 
@@ -46,12 +51,14 @@ from stablecopy.layout import DataLayout
     help="A Python that has pywb [default: this one if it has pywb, else a virtualenv "
     "of its own under ~/.cache/stablecopy, made on first use].",
 )
+@keys_dir_option
 @location_options
 def serve(
     host: str,
     port: int,
     collection: str,
     pywb_python: str | None,
+    keys_dir: Path | None,
     data_dir: Path,
     db_url: str | None,
 ) -> None:
@@ -75,7 +82,11 @@ def serve(
         restored = restore_from_store(session, layout)
     if restored:
         click.echo(f"Fetched {restored} WARC file(s) the data directory lacked from the store")
-    server = ReplayServer(engine, layout, collection, python)
+    from stablecopy.evidence.keys import KeyFiles
+
+    server = ReplayServer(
+        engine, layout, collection, python, KeyFiles.configured(keys_dir, layout.root)
+    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         address = server.start(host, port)
@@ -83,6 +94,9 @@ def serve(
         sys.stdout.flush()
         timemaps = address.url(f"/{collection}/timemap/link/")
         err.print(f"Memento TimeMaps: {timemaps}URL; citation ids: {address.url('/')}XXXX-XXXX.")
+        err.print(
+            f"Capture log for witnesses: {address.url('/log/tree-head')}, /log/proof, /log/key."
+        )
         server.follow()
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from exc

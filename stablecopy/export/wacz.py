@@ -20,7 +20,7 @@ import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -99,6 +99,10 @@ def _copy(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
     return sha256_label(digest.hexdigest()), size
 
 
+# Signs a datapackage: given its `sha256:` hash and its `created` time, returns the `signedData`.
+Signer = Callable[[str, str], dict[str, Any]]
+
+
 class WaczWriter:
     """Builds one WACZ from the catalogue and the data directory."""
 
@@ -112,7 +116,9 @@ class WaczWriter:
         output: Path,
         title: str | None = None,
         description: str | None = None,
+        sign: Signer | None = None,
     ) -> WaczSummary:
+        """Write the package; with `sign`, datapackage-digest.json carries its `signedData`."""
         summary = WaczSummary(path=output)
         # Revisits replay from their originals, and pages with their requisites.
         selection = replace(selection, with_originals=True, with_requisites=True)
@@ -144,12 +150,17 @@ class WaczWriter:
                 resources.append(
                     self._add(package, "pages/pages.jsonl", pages, zipfile.ZIP_DEFLATED)
                 )
-                described = self._datapackage(resources, selection, title, description, summary)
+                created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                described = self._datapackage(
+                    resources, selection, title, description, summary, created
+                )
                 package.writestr(self._info("datapackage.json"), described)
-                digest = {
+                digest: dict[str, Any] = {
                     "path": "datapackage.json",
                     "hash": sha256_label(hashlib.sha256(described).hexdigest()),
                 }
+                if sign is not None:
+                    digest["signedData"] = sign(digest["hash"], created)
                 package.writestr(
                     self._info("datapackage-digest.json"), json.dumps(digest, indent=2)
                 )
@@ -258,8 +269,8 @@ class WaczWriter:
         title: str | None,
         description: str | None,
         summary: WaczSummary,
+        now: str,
     ) -> bytes:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         scope = selection.describe()
         package: dict[str, Any] = {
             "profile": "data-package",

@@ -46,6 +46,8 @@ class CitationFacts:
     published: str | None = None
     text_sha256: str | None = None
     archive_name: str = ""  # the archive's name as citations print it; default: its host
+    # Where the capture log proves it (`cite --evidence`): entry, tree head, time-stamp time.
+    log_evidence: str | None = None
 
     @property
     def timestamp(self) -> str:
@@ -84,7 +86,8 @@ class CitationFacts:
 
     def digests(self) -> str:
         text = f"; clean text SHA-256 {self.text_sha256}" if self.text_sha256 else ""
-        return f"payload SHA-256 {self.payload_sha256}{text}"
+        logged = f"; {self.log_evidence}" if self.log_evidence else ""
+        return f"payload SHA-256 {self.payload_sha256}{text}{logged}"
 
 
 def _date_parts(value: str | None) -> list[int] | None:
@@ -233,6 +236,8 @@ def robust_link(facts: CitationFacts) -> str:
         "data-payload-sha256": facts.payload_sha256,
         "data-text-sha256": facts.text_sha256 or "",
     }
+    if facts.log_evidence:
+        attributes["data-capture-log"] = facts.log_evidence
     names = ", ".join(a.display for a in facts.authors)
     byline = ", ".join(part for part in (facts.site, names, facts.published) if part)
     rendered = " ".join(

@@ -127,6 +127,43 @@ class ContentSecurity:
         return self.app(environ, secured)
 
 
+class LogForward:
+    """WSGI middleware: `/log/...` (the capture log's tree heads and proofs, for witnesses) is
+    answered by the stablecopy process's log API on loopback, so it shares the replay's address."""
+
+    def __init__(self, app: Any, api: str) -> None:
+        self.app = app
+        self.api = api.rstrip("/")
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not self.api or not (path == "/log" or path.startswith("/log/")):
+            return self.app(environ, start_response)
+        import urllib.error
+        import urllib.request
+
+        query = environ.get("QUERY_STRING", "")
+        target = self.api + path + (f"?{query}" if query else "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            return _plain(start_response, "405 Method Not Allowed", "The log is read-only.\n")
+        try:
+            with urllib.request.urlopen(target, timeout=60) as answer:
+                status, kind, body = (
+                    f"{answer.status} OK",
+                    answer.headers.get_content_type(),
+                    answer.read(),
+                )
+        except urllib.error.HTTPError as exc:
+            status, kind, body = f"{exc.code} {exc.reason}", "application/json", exc.read()
+        except (urllib.error.URLError, OSError):
+            return _plain(start_response, "503 Service Unavailable", "The log is not available.\n")
+        start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body))),
+                                ("Access-Control-Allow-Origin", "*"),
+                                ("X-Content-Type-Options", "nosniff")])  # fmt: skip
+        return [body] if method == "GET" else [b""]
+
+
 MEMENTO = re.compile(r"^/[^/]+/(?P<ts>\d{14})(?:[a-z]{2}_)?/")
 
 
@@ -170,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--collection", required=True)
     parser.add_argument("--warcs", required=True)
     parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--log-api", default="")
     args = parser.parse_args(argv)
     from gevent import monkey
 
@@ -179,11 +217,14 @@ def main(argv: list[str] | None = None) -> None:
 
     os.chdir(Path(args.config).resolve().parent)
     app = ContentSecurity(
-        CitationIds(
-            MementoTimes(FrontEndApp(config_file=args.config)),
-            args.short_ids,
-            args.collection,
-            args.warcs,
+        LogForward(
+            CitationIds(
+                MementoTimes(FrontEndApp(config_file=args.config)),
+                args.short_ids,
+                args.collection,
+                args.warcs,
+            ),
+            args.log_api,
         )
     )
     server = WSGIServer((args.host, args.port), app, log=None)

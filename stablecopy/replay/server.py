@@ -17,9 +17,11 @@ from typing import IO
 
 from sqlalchemy import Engine
 
+from stablecopy.evidence.keys import KeyFiles
 from stablecopy.layout import DataLayout
 from stablecopy.replay.guard import LISTENING, REPLAY_SUBDIR
 from stablecopy.replay.index import ReplayIndex
+from stablecopy.replay.logapi import LogApiServer
 from stablecopy.replay.pywb_app import CSP
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,16 @@ class Address:
 
 
 class ReplayServer:
-    def __init__(self, engine: Engine, layout: DataLayout, collection: str, python: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        layout: DataLayout,
+        collection: str,
+        python: str,
+        keys: KeyFiles | None = None,
+    ) -> None:
         self.layout = layout
+        self.log_api = LogApiServer(engine, keys or KeyFiles(layout.root / "keys"))
         self.collection = collection
         self.python = python
         self.folder = layout.root / REPLAY_SUBDIR / collection
@@ -98,7 +108,7 @@ class ReplayServer:
                 self.python, str(script), "--host", host, "--port", str(port),
                 "--config", str(config), "--short-ids", str(self.index.short_ids),
                 "--collection", self.collection, "--ready-file", str(ready),
-                "--warcs", str(self.layout.warc_dir),
+                "--warcs", str(self.layout.warc_dir), "--log-api", self.log_api.start(),
             ]  # fmt: skip
             self.process = subprocess.Popen(
                 command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -128,6 +138,8 @@ class ReplayServer:
 
     def stop(self) -> None:
         (self.folder / LISTENING).unlink(missing_ok=True)
+        if self.log_api.thread.is_alive():
+            self.log_api.stop()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
