@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import event, insert, select, tuple_, update
+from sqlalchemy import event, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from stablecopy.catalog.models import (
@@ -33,6 +33,7 @@ from stablecopy.evidence.leaf import Leaf, capture_leaf, file_leaf, text_leaf
 from stablecopy.evidence.treehead import TreeHead
 
 _PENDING = "stablecopy.log.pending"
+RECORD_URI = "urn:stablecopy:log:"  # the WARC-Target-URI prefix of archived heads and tokens
 CATCH_UP_BATCH = 1000
 
 
@@ -416,3 +417,120 @@ def capture_log_status(session: Session, capture_id: int) -> str:
         verdict = f"INCLUSION PROOF FAILS: {exc}"
     return (f"entry {row.leaf_index} of the capture log; tree head of {head.size} entries signed "
             f"{head.time:%Y-%m-%dT%H:%M:%SZ}, {len(head_row.tokens)} time-stamp(s); {verdict}")  # fmt: skip
+
+
+@dataclass
+class Audit:
+    entries: int = 0
+    heads_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+AUDIT_BATCH = 5000
+MAX_PROBLEMS = 100
+
+
+def _rows_leaves(session: Session, kind: str, subjects: list[str]) -> dict[str, bytes]:
+    """The leaf bytes the catalogue's rows would give today, by subject."""
+    if kind == "capture":
+        rows = session.scalars(select(Capture).where(Capture.record_id.in_(subjects)))
+        return {row.record_id: leaf_of_capture(row).data for row in rows}
+    if kind == "text":
+        found = session.scalars(
+            select(Extraction).where(Extraction.metadata_record_id.in_(subjects))
+        )
+        return {row.metadata_record_id: leaf_of_text(row, row.capture).data for row in found}
+    files = session.scalars(select(WarcFile).where(WarcFile.path.in_(subjects)))
+    return {row.path: leaf_of_file(row).data for row in files}
+
+
+def audit(session: Session) -> Audit:
+    """Check the whole log against itself, its signed heads and the catalogue, in one pass over
+    its leaves: positions without gaps, each leaf's hash from its bytes, each leaf as its row says
+    today, every signed head's root recomputed from the leaves, rows that have no leaf."""
+    report = Audit()
+    heads: dict[int, list[TreeHeadRow]] = {}
+    for head in session.scalars(select(TreeHeadRow)):
+        heads.setdefault(head.tree_size, []).append(head)
+    stack: list[tuple[int, bytes]] = []
+
+    def problem(text: str) -> None:
+        if len(report.problems) < MAX_PROBLEMS:
+            report.problems.append(text)
+
+    def check_heads(count: int) -> None:
+        if count not in heads:
+            return
+        root = stack[-1][1]
+        for _, digest in reversed(stack[:-1]):
+            root = merkle.node_hash(digest, root)
+        for head in heads[count]:
+            report.heads_checked += 1
+            if head.root_hash != root.hex():
+                problem(f"the signed tree head of {count} entries ({head.id}) does not match "
+                        "the log's leaves: the log was rewritten")  # fmt: skip
+
+    last = -1
+    while True:
+        batch = list(session.scalars(
+            select(LogLeaf).where(LogLeaf.leaf_index > last).order_by(LogLeaf.leaf_index)
+            .limit(AUDIT_BATCH)
+        ))  # fmt: skip
+        if not batch:
+            break
+        by_kind: dict[str, list[str]] = {}
+        for row in batch:
+            by_kind.setdefault(row.kind, []).append(row.subject)
+        today = {kind: _rows_leaves(session, kind, subjects) for kind, subjects in by_kind.items()}
+        for row in batch:
+            if row.leaf_index != report.entries:
+                problem(f"entries {report.entries} to {row.leaf_index - 1} are missing")
+                return report
+            data = row.leaf.encode("ascii")
+            digest = merkle.leaf_hash(data)
+            if digest.hex() != row.leaf_hash:
+                problem(f"entry {row.leaf_index}: its bytes do not hash to its stored hash")
+            current = today[row.kind].get(row.subject)
+            if current is None:
+                problem(f"entry {row.leaf_index}: {row.kind} {row.subject} is logged but no "
+                        "longer catalogued")  # fmt: skip
+            elif current != data:
+                problem(f"entry {row.leaf_index}: the catalogue's {row.kind} {row.subject} "
+                        "differs from what the log committed to")  # fmt: skip
+            level, value = 0, digest
+            while stack and stack[-1][0] == level:
+                value = merkle.node_hash(stack.pop()[1], value)
+                level += 1
+            stack.append((level, value))
+            report.entries += 1
+            check_heads(report.entries)
+        last = batch[-1].leaf_index
+        session.expunge_all()
+    if report.entries != size(session):
+        problem(f"the log says it holds {size(session)} entries; {report.entries} are stored")
+    unlogged = session.scalar(
+        select(func.count()).select_from(Capture).where(
+            ~select(LogLeaf.leaf_index).where(LogLeaf.capture_id == Capture.id,
+                                              LogLeaf.kind == "capture").exists()
+        )
+    )  # fmt: skip
+    if unlogged:
+        problem(f"{unlogged} catalogued capture(s) are not in the log (`stablecopy log catch-up` "
+                "adds those catalogued before it existed)")  # fmt: skip
+    return report
+
+
+def signed_head_keys(session: Session) -> set[str]:
+    """`{size}:{timestamp}` of every signed head: the archived head and token records name their
+    head so in their WARC-Target-URI (a kill between signing and archiving leaves the records
+    without their ids in the catalogue; their head is still known)."""
+    return {f"{size}:{stamp}" for size, stamp in session.execute(
+        select(TreeHeadRow.tree_size, TreeHeadRow.timestamp))}  # fmt: skip
+
+
+def head_key_of(uri: str) -> str | None:
+    """The `{size}:{timestamp}` an archived head or token record's URI names."""
+    if not uri.startswith(RECORD_URI):
+        return None
+    parts = uri[len(RECORD_URI) :].split(":")
+    return ":".join(parts[1:3]) if len(parts) >= 3 else None

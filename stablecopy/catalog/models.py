@@ -365,6 +365,9 @@ class TreeHeadRow(Base):
     signature: Mapped[str] = mapped_column(Text)  # base64 Ed25519 over RFC 6962's structure
     key_id: Mapped[str] = mapped_column(String(64))
     crawl_id: Mapped[int | None] = mapped_column(ForeignKey("crawls.id"))
+    record_id: Mapped[str | None] = mapped_column(
+        String(RECORD_ID)
+    )  # its WARC record, once archived
 
     tokens: Mapped[list[TimestampToken]] = relationship(back_populates="tree_head")
 

@@ -152,9 +152,7 @@ def cite(
             if logged is None:
                 warnings.append(f"capture {capture.short_id} is not yet proved by a signed tree "
                                 "head (`stablecopy log sign`)")  # fmt: skip
-        citation = render(
-            citation_facts(capture, base_url, collection, archive_name, logged), fmt
-        )
+        citation = render(citation_facts(capture, base_url, collection, archive_name, logged), fmt)
         for warning in warnings:
             err.print(shown(f"Warning: {warning}."), markup=False, highlight=False)
         if as_json:

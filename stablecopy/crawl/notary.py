@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-HEAD_URI = "urn:stablecopy:log:tree-head:{size}:{timestamp}"
-TOKEN_URI = "urn:stablecopy:log:timestamp:{size}:{timestamp}:{n}"
+HEAD_URI = f"{caplog.RECORD_URI}tree-head:{{size}}:{{timestamp}}"
+TOKEN_URI = f"{caplog.RECORD_URI}timestamp:{{size}}:{{timestamp}}:{{n}}"
 HEAD_TYPE = "application/json"
 TOKEN_TYPE = "application/timestamp-reply"
 
@@ -151,6 +151,7 @@ class Notary:
             ))  # fmt: skip
         writer.write(records)
         writer.close()
+        row.record_id = head_id
         self._keep_tokens(session, row, tokens, token_ids)
         for file in closed:
             session.add(warc_file_row(WarcFileClosed(

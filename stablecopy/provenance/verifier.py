@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from stablecopy.archive import fixity
 from stablecopy.archive.records import warc_date
 from stablecopy.archive.writer import OPEN_SUFFIX, finished_files
+from stablecopy.catalog import caplog, queries
 from stablecopy.catalog import fixity as catalog_fixity
-from stablecopy.catalog import queries
 from stablecopy.catalog.files import catalogued_files, closed_file, closed_files
 from stablecopy.catalog.models import FixityRun
 from stablecopy.catalog.queries import CaptureFilter, ExpectedRecord
@@ -176,6 +176,7 @@ class Verifier:
         readers: fixity.Readers | None = None,
     ) -> None:
         self.session = session
+        self._log_heads: set[str] | None = None
         self._own_readers = readers is None
         self.readers = readers or fixity.Readers(os.cpu_count() or 1)
         self.layout = layout
@@ -359,6 +360,8 @@ class Verifier:
                 continue
             elif self._superseded(found, by_id):
                 self.summary.superseded += 1
+            elif self._log_record(found):
+                continue
             else:
                 detail = f"a {found.record_type} record the catalogue does not know"
                 target = f" ({found.target_uri})" if found.target_uri else ""
@@ -451,6 +454,16 @@ class Verifier:
         return found.refers_to in here or queries.record_is_catalogued(
             self.session, found.refers_to
         )
+
+    def _log_record(self, found: fixity.RecordFacts) -> bool:
+        """A signed tree head or time-stamp token the archive wrote (kept in the log's tables; the
+        file holding it is itself an entry of the log)."""
+        key = caplog.head_key_of(found.target_uri or "")
+        if found.record_type != "resource" or key is None:
+            return False
+        if self._log_heads is None:
+            self._log_heads = caplog.signed_head_keys(self.session)
+        return key in self._log_heads
 
     def _loose(self, finding: Finding) -> None:
         """A finding about bytes no catalogue row points at: an orphan, damage between records."""

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("signature", sa.Text(), nullable=False),
         sa.Column("key_id", sa.String(64), nullable=False),
         sa.Column("crawl_id", sa.Integer(), nullable=True),
+        sa.Column("record_id", sa.String(255), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tree_heads")),
         sa.ForeignKeyConstraint(
             ["crawl_id"], ["crawls.id"], name=op.f("fk_tree_heads_crawl_id_crawls")
