@@ -181,11 +181,18 @@ def log_proof(old: int, new: int | None, data_dir: Path, db_url: str | None) -> 
 @location_options
 def log_catch_up(data_dir: Path, db_url: str | None) -> None:
     """Log the captures, texts and files catalogued before the log existed (oldest first)."""
-    from stablecopy.catalog import caplog
+    from sqlalchemy.orm import Session
 
-    with catalog(data_dir, db_url) as session:
-        added = caplog.catch_up(session)
-        click.echo(f"appended {added} entries; the log holds {caplog.size(session)}")
+    from stablecopy.catalog import caplog
+    from stablecopy.cli.options import existing_catalog
+
+    engine = existing_catalog(data_dir, db_url)
+    try:
+        with Session(engine) as session:  # commits a batch at a time
+            added = caplog.catch_up(session)
+            click.echo(f"appended {added} entries; the log holds {caplog.size(session)}")
+    finally:
+        engine.dispose()
 
 
 @log_group.command("verify")

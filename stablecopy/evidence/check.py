@@ -279,6 +279,12 @@ class Checker:
         witness = self.witness_head
         if witness is None:
             return
+        if witness.size > head.size and head.timestamp > witness.timestamp:
+            self.report.failed.append(
+                f"the log shrank: the witness kept a head of {witness.size} entries, the "
+                f"package's later head has {head.size}: history was rewritten"
+            )
+            return
         if witness.size > head.size:
             self.report.notes.append(
                 f"the witness's head ({witness.size} entries) is newer than the package's: "

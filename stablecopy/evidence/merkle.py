@@ -156,7 +156,9 @@ def verify_consistency(
         raise ProofError(f"a tree of {new} leaves cannot extend one of {old}")
     if old == new:
         if path or old_root != new_root:
-            raise ProofError("two heads of the same size with different roots")
+            raise ProofError(
+                "two heads of the same size with different roots: history was rewritten"
+            )
         return
     if old == 0:
         if path:
