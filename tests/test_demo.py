@@ -34,6 +34,8 @@ def test_demo_crawls_the_sample_site_and_shows_a_clean_article(tmp_path: Path) -
     assert "$ stablecopy verify --crawl 1" in out
     assert re.search(r"Verified \d+ captures .*: all intact\.", result.stderr)
     assert "@online{stablecopy-" in out
+    assert "capture log entry" in out  # cite --evidence
+    assert "every check passed" in out  # its evidence package, checked offline
     # the second edition: revisits, and what changed
     assert "Crawl 2 finished" in result.stderr
     assert re.search(r"Pages: 1 new, \d+ changed, \d+ unchanged \(1 only outside", result.stderr)

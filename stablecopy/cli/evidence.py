@@ -125,7 +125,7 @@ def log_sign(overrides: tuple[str, ...], data_dir: Path, db_url: str | None) -> 
     from stablecopy.evidence.timestamp import TimestampError
 
     settings = _settings(data_dir, db_url, overrides)
-    engine = existing_catalog(data_dir, db_url)
+    engine = existing_catalog(data_dir, db_url, writer=True)
     try:
         done = Notary(engine, DataLayout.create(data_dir, db_url), settings).notarise()
     except (KeyFileError, TimestampError, CatalogError) as exc:
@@ -186,7 +186,7 @@ def log_catch_up(data_dir: Path, db_url: str | None) -> None:
     from stablecopy.catalog import caplog
     from stablecopy.cli.options import existing_catalog
 
-    engine = existing_catalog(data_dir, db_url)
+    engine = existing_catalog(data_dir, db_url, writer=True)
     try:
         with Session(engine) as session:  # commits a batch at a time
             added = caplog.catch_up(session)

@@ -76,8 +76,9 @@ def keys_dir_option(command: F) -> F:
     )(command)
 
 
-def existing_catalog(data_dir: Path, db_url: str | None) -> Engine:
-    """An engine on an existing catalogue, or a one-line error if it cannot be opened."""
+def existing_catalog(data_dir: Path, db_url: str | None, writer: bool = False) -> Engine:
+    """An engine on an existing catalogue, or a one-line error if it cannot be opened; a `writer`
+    takes SQLite's write lock as each transaction begins (beside a running crawl)."""
     from sqlalchemy.engine import make_url
 
     from stablecopy.catalog.session import CatalogError, open_catalog
@@ -87,7 +88,7 @@ def existing_catalog(data_dir: Path, db_url: str | None) -> Engine:
     if database and database != ":memory:" and not Path(database).exists():
         raise click.ClickException(f"no catalogue at {database} (nothing crawled there yet?)")
     try:
-        return open_catalog(layout.db_url)
+        return open_catalog(layout.db_url, writer=writer)
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -1,6 +1,7 @@
 """`make demo`: serve the sample site on loopback, crawl it (pages and what they need to render),
 show the captures, one page's provenance and requisites and its clean text, verify the crawl and
-cite the article; then crawl the site's next edition and show what changed.
+cite the article and write its evidence package (checked offline); then crawl the site's next
+edition and show what changed.
 
 Runs the real `stablecopy` commands as subprocesses and prints each one first, so the demo doubles
 as a lesson in using them.
@@ -52,6 +53,8 @@ def main(data_dir: str = "stablecopy-data") -> int:
     layout = DataLayout.create(data_dir)
     with SiteServer() as site:
         print(f"Sample news site serving on {site.base}")
+        if not (Path(data_dir) / "keys").exists():
+            run("keys", "init", "--data-dir", data_dir)  # the key that signs the capture log
         status = crawl(site, data_dir)
         if status != 0:
             return status
@@ -64,7 +67,12 @@ def main(data_dir: str = "stablecopy-data") -> int:
         run("show", str(article), "--data-dir", data_dir)
         run("show", str(article), "--text", "--data-dir", data_dir)
         run("verify", "--crawl", str(crawl_id), "--data-dir", data_dir)
-        run("cite", "--id", str(article), "--format", "bibtex", "--data-dir", data_dir)
+        run(
+            "cite", "--id", str(article), "--format", "bibtex", "--evidence", "--data-dir", data_dir
+        )
+        package = str(Path(data_dir) / f"evidence-{article}.zip")
+        run("evidence", str(article), "-o", package, "--data-dir", data_dir)
+        run("check-evidence", package)
         print(
             "\nThe site publishes its next edition: one story edited, one withdrawn, one new, an "
             "advertisement rotated, the rest unchanged. Crawling it again:"
