@@ -214,7 +214,14 @@ def test_heads_are_published_to_the_file_and_the_webhook(
 
 
 def test_warcinfo_carries_the_log_key(logged: Path) -> None:
-    key = KeyFiles(logged / "keys").log_key().public_key()
+    files = KeyFiles(logged / "keys")
+    for private in (files.log_key_path, files.package_key_path):
+        assert private.stat().st_mode & 0o777 == 0o600
+    before = files.log_key_path.read_bytes()
+    again = run_cli("keys", "init", "--data-dir", str(logged))
+    assert "nothing replaced" in again.stdout
+    assert files.log_key_path.read_bytes() == before
+    key = files.log_key().public_key()
     shown = run_cli("keys", "export", "--data-dir", str(logged))
     assert shown.stdout.startswith("-----BEGIN PUBLIC KEY-----")
     path = min((logged / "warcs").glob("stablecopy-2*.warc.gz"))
@@ -256,6 +263,27 @@ def test_a_package_checks_offline_with_stablecopy_and_with_openssl_and_hashlib(
     assert done.stdout.count("ok  ") == 4  # the response, the text, and both in the log
     readme = (unzipped / "README.txt").read_text("utf-8")
     assert "WHAT IT CANNOT PROVE" in readme
+
+
+def test_a_revisit_package_carries_its_original_and_text(logged: Path, tmp_path: Path) -> None:
+    with session_of(logged) as session:
+        revisit = session.scalars(
+            select(Capture).where(Capture.url.endswith(ARTICLE), Capture.record_type == "revisit")
+        ).one()
+        reference = str(revisit.short_id)
+    made = run_cli("evidence", reference, "-o", str(tmp_path / "r.zip"), "--data-dir", str(logged))
+    assert made.returncode == 0, made.stderr
+    checked = check(tmp_path / "r.zip")
+    assert checked.returncode == 0, checked.stdout
+    assert "the revisit stands for the original's payload" in checked.stdout
+    assert "the clean text (conversion record) hashes" in checked.stdout
+    unzipped = tmp_path / "unzipped"
+    with zipfile.ZipFile(tmp_path / "r.zip") as opened:
+        opened.extractall(unzipped)
+    done = subprocess.run([sys.executable, "-I", "verify.py"], cwd=unzipped, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("ok  ") == 6
 
 
 def test_the_recipe_and_the_checker_fail_on_an_altered_record(logged: Path, tmp_path: Path) -> None:

@@ -95,6 +95,7 @@ class Checker:
         self.tsa_roots = tsa_roots
         self.witness_head = witness_head
         self.report = Report()
+        self._payloads: dict[str, str] = {}
 
     def run(self) -> Report:
         try:
@@ -125,7 +126,7 @@ class Checker:
         for entry in manifest["leaves"]:
             data = self._read(package, entry["file"])
             proof = json.loads(self._read(package, entry["proof"]))
-            self._leaf(entry["kind"], data, records)
+            self._leaf(entry["kind"], data, records, entry.get("record"))
             try:
                 merkle.verify_inclusion(
                     merkle.leaf_hash(data), int(proof["leaf_index"]), head.size,
@@ -137,6 +138,12 @@ class Checker:
                 )
             except (merkle.ProofError, ValueError, KeyError) as exc:
                 self.report.failed.append(f"the {entry['kind']} leaf is not in the log: {exc}")
+        if "revisit" in self._payloads and "original" in self._payloads:
+            self.report.expect(
+                self._payloads["revisit"] == self._payloads["original"],
+                "the revisit stands for the original's payload (the same digest)",
+                "the revisit's payload digest is not the original's",
+            )
         self._stamps(package, manifest, head)
         self._witness(package, head)
 
@@ -178,7 +185,11 @@ class Checker:
         return head
 
     def _leaf(
-        self, kind: str, data: bytes, records: dict[str, tuple[dict[str, str], bytes]]
+        self,
+        kind: str,
+        data: bytes,
+        records: dict[str, tuple[dict[str, str], bytes]],
+        role: str | None = None,
     ) -> None:
         try:
             fields = leaves.parse(data)
@@ -186,18 +197,22 @@ class Checker:
             self.report.failed.append(f"the {kind} leaf: {exc}")
             return
         if kind == leaves.CAPTURE:
-            self._capture_leaf(fields, records)
+            self._capture_leaf(fields, records, role)
         elif kind == leaves.TEXT:
             self._text_leaf(fields, records)
 
     def _capture_leaf(
-        self, fields: dict[str, Any], records: dict[str, tuple[dict[str, str], bytes]]
+        self,
+        fields: dict[str, Any],
+        records: dict[str, tuple[dict[str, str], bytes]],
+        role: str | None = None,
     ) -> None:
-        role = fields.get("record_type", "response")
+        role = role or fields.get("record_type", "response")
         if role not in records:
             self.report.failed.append(f"the package has no {role} record")
             return
         headers, block = records[role]
+        self._payloads[role] = fields.get("payload_digest", "")
         expect = self.report.expect
         expect(headers.get("warc-record-id") == fields["record_id"],
                f"the {role} record is {fields['record_id']}",
@@ -211,13 +226,13 @@ class Checker:
                f"its block (HTTP headers and body as received) hashes to the logged {observed}",
                f"its block hashes to {observed}, the log committed to {fields['block_digest']}: "
                "the record was altered")  # fmt: skip
-        if role == "response":
+        if fields.get("record_type") == "response":
             payload = sha256_label(_http_payload(block))
             expect(payload == fields["payload_digest"],
                    f"its payload hashes to the logged {payload}",
                    f"its payload hashes to {payload}, the log committed to "
                    f"{fields['payload_digest']}")  # fmt: skip
-        if "request" in records:
+        if "request" in records and role != "original":
             request_headers, request_block = records["request"]
             expect(request_headers.get("warc-record-id") == fields["request_record_id"]
                    and request_headers.get("warc-block-digest") == sha256_label(request_block),

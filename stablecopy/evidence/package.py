@@ -47,14 +47,16 @@ class LoggedLeaf:
     index: int
     data: bytes
     path: list[bytes]
+    label: str = ""  # `original`: the leaf of the capture a revisit repeats, and its text
+    record: str = ""  # the role of the record a capture leaf is about, when not its record type
 
     @property
     def name(self) -> str:
-        return f"log/leaf-{self.kind}.json"
+        return f"log/leaf-{self.label or self.kind}{'-text' if self.label and self.kind == 'text' else ''}.json"
 
     @property
     def proof_name(self) -> str:
-        return f"log/proof-{self.kind}.json"
+        return self.name.replace("log/leaf-", "log/proof-")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ def write(
         "records": [{"role": r.role, "record_id": r.record_id, "file": r.name}
                     for r in evidence.records],
         "leaves": [{"kind": leaf.kind, "leaf_index": leaf.index, "file": leaf.name,
-                    "proof": leaf.proof_name} for leaf in evidence.leaves],
+                    "proof": leaf.proof_name, **({"record": leaf.record} if leaf.record else {})}
+                   for leaf in evidence.leaves],
         "tree_head": HEAD_JSON,
         "timestamps": [],
     }  # fmt: skip

@@ -54,7 +54,7 @@ def main() -> int:
         leaf = json.loads(data)
         proof = json.loads(Path(entry["proof"]).read_text("utf-8"))
         if entry["kind"] == "capture":
-            headers, block = records[leaf["record_type"]]
+            headers, block = records[entry.get("record", leaf["record_type"])]
             digest = "sha256:" + hashlib.sha256(block).hexdigest()
             good = digest == leaf["block_digest"] and headers["warc-record-id"] == leaf["record_id"]
             print(("ok  " if good else "BAD ") + f"{leaf['record_type']} record block {digest}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from stablecopy.catalog import caplog
-from stablecopy.catalog.models import Capture, TreeHeadRow
+from stablecopy.catalog.models import Capture, LogLeaf, TreeHeadRow
 from stablecopy.evidence import package, timestamp
 from stablecopy.evidence.treehead import TreeHead
 from stablecopy.labels import timestamp14
@@ -48,6 +48,18 @@ def _member(layout: DataLayout, relative: str, offset: int | None, length: int |
 
 
 def _records(layout: DataLayout, capture: Capture) -> list[package.Record]:
+    """The capture's request and response (or revisit), its clean text's records, and for a
+    revisit the original response whose payload (and text) it repeats."""
+    found = _own_records(layout, capture)
+    original = capture.payload_capture
+    if original is not capture:
+        found.append(package.Record("original", original.record_id, _member(
+            layout, original.warc_file, original.warc_offset, original.warc_length)))  # fmt: skip
+        found += [r for r in _own_records(layout, original) if r.role in ("conversion", "metadata")]
+    return found
+
+
+def _own_records(layout: DataLayout, capture: Capture) -> list[package.Record]:
     found = [package.Record(capture.record_type, capture.record_id,
                             _member(layout, capture.warc_file, capture.warc_offset,
                                     capture.warc_length))]  # fmt: skip
@@ -77,24 +89,32 @@ def _head(session: Session, last_leaf: int) -> TreeHeadRow:
     return head
 
 
-def gather(
-    session: Session, layout: DataLayout, capture: Capture, log_key_pem: str, tsa_ca: bytes = b""
-) -> Gathered:
+def _logged(session: Session, capture: Capture) -> list[LogLeaf]:
+    """The capture's leaf and its current clean text's."""
     logged = caplog.leaves_of_capture(session, capture.id)
     if not any(row.kind == "capture" for row in logged):
         raise EvidenceError(
             f"capture {capture.short_id or capture.id} is not in the capture log (catalogued "
             "before the log existed: `stablecopy log catch-up` adds it)"
         )
-    if capture.extraction is not None:
-        logged = [row for row in logged if row.kind == "capture"
-                  or row.subject == capture.extraction.metadata_record_id]  # fmt: skip
-    row = _head(session, max(leaf.leaf_index for leaf in logged))
+    text = capture.extraction.metadata_record_id if capture.extraction else None
+    return [row for row in logged if row.kind == "capture" or row.subject == text]
+
+
+def gather(
+    session: Session, layout: DataLayout, capture: Capture, log_key_pem: str, tsa_ca: bytes = b""
+) -> Gathered:
+    original = capture.payload_capture
+    logged = [("", row) for row in _logged(session, capture)]
+    if original is not capture:
+        logged += [("original", row) for row in _logged(session, original)]
+    row = _head(session, max(leaf.leaf_index for _, leaf in logged))
     head = caplog.tree_head(row)
     leaves = [
         package.LoggedLeaf(leaf.kind, leaf.leaf_index, leaf.leaf.encode("ascii"),
-                           caplog.inclusion(session, leaf.leaf_index, head.size).path)
-        for leaf in logged
+                           caplog.inclusion(session, leaf.leaf_index, head.size).path, label,
+                           "original" if label and leaf.kind == "capture" else "")
+        for label, leaf in logged
     ]  # fmt: skip
     stamps = [
         package.Stamp(
