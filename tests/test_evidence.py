@@ -564,3 +564,36 @@ def test_an_unreachable_tsa_is_one_warning_and_the_head_is_still_signed(
     assert signed.returncode == 1
     assert "signed tree head" in signed.stdout
     assert "cannot reach the TSA" in signed.stderr
+
+
+def test_serve_publishes_the_log_on_the_replay_address(logged: Path, tmp_path: Path) -> None:
+    from tests.replay import fetch, serving
+
+    data = tmp_path / "data"
+    copy_data_dir(logged, data)
+    with serving(data) as server:
+        origin = server.base.removesuffix("archive/")
+        head = fetch(origin + "log/tree-head")
+        assert head.status == 200
+        served = TreeHead.from_json(json.loads(head.body))
+        served.verify(KeyFiles(data / "keys").log_key().public_key())
+        key = fetch(origin + "log/key")
+        assert key.body.startswith(b"-----BEGIN PUBLIC KEY-----")
+        proof = json.loads(fetch(origin + f"log/proof?from=3&to={served.size}").body)
+        with session_of(data) as session:
+            old_root = caplog.root_at(session, 3)
+        merkle.verify_consistency(3, served.size, old_root, served.root,
+                                  [bytes.fromhex(p) for p in proof["path"]])  # fmt: skip
+        assert fetch(origin + "log/proof?from=x").status == 400
+        state = tmp_path / "witness.json"
+        watched = run_cli("log", "witness", origin, "--state", str(state))
+        assert watched.returncode == 0, watched.stderr
+        import urllib.request
+
+        refused = urllib.request.Request(origin + "log/tree-head", data=b"{}", method="POST")
+        try:
+            urllib.request.urlopen(refused, timeout=30)
+            status = 200
+        except urllib.error.HTTPError as error:
+            status = error.code
+        assert status == 405
