@@ -512,6 +512,26 @@ def test_cite_and_show_carry_the_log(logged: Path) -> None:
     assert "inclusion proof verifies" in shown.stdout
 
 
+def test_a_clean_text_made_again_is_a_new_entry_and_the_old_one_stays(
+    logged: Path, tmp_path: Path
+) -> None:
+    """A repair or a resumed crawl refills a failed text's row in place, with new records."""
+    data = tmp_path / "data"
+    copy_data_dir(logged, data)
+    with session_of(data) as session:
+        size = caplog.size(session)
+        text = session.scalars(select(Extraction).order_by(Extraction.id)).first()
+        assert text is not None
+        text.metadata_record_id = "<urn:uuid:00000000-0000-4000-8000-000000000001>"
+        session.commit()
+        assert caplog.size(session) == size + 1
+        newest = session.scalars(select(LogLeaf).order_by(LogLeaf.leaf_index.desc())).first()
+        assert newest is not None
+        assert newest.subject == text.metadata_record_id
+    audited = run_cli("log", "verify", "--data-dir", str(data))
+    assert audited.returncode == 0, audited.stdout
+
+
 def test_catch_up_logs_a_catalogue_made_before_the_log(logged: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     copy_data_dir(logged, data)

@@ -29,7 +29,7 @@ from stablecopy.catalog.models import (
     WarcFile,
 )
 from stablecopy.evidence import merkle
-from stablecopy.evidence.leaf import Leaf, capture_leaf, file_leaf, text_leaf
+from stablecopy.evidence.leaf import Leaf, capture_leaf, file_leaf, parse, text_leaf
 from stablecopy.evidence.treehead import TreeHead
 
 _PENDING = "stablecopy.log.pending"
@@ -444,6 +444,16 @@ def _rows_leaves(session: Session, kind: str, subjects: list[str]) -> dict[str, 
     return {row.path: leaf_of_file(row).data for row in files}
 
 
+def _superseded(session: Session, leaf: bytes) -> bool:
+    """Whether a text entry's capture has a clean text logged since (a repair or a resumed crawl
+    made it again, in place of a failed attempt)."""
+    refers_to = parse(leaf).get("refers_to")
+    row = session.scalar(select(Capture).where(Capture.record_id == refers_to))
+    if row is None or row.extraction is None:
+        return False
+    return _logged(session, "text", [row.extraction.metadata_record_id]) != set()
+
+
 def audit(session: Session) -> Audit:
     """Check the whole log against itself, its signed heads and the catalogue, in one pass over
     its leaves: positions without gaps, each leaf's hash from its bytes, each leaf as its row says
@@ -491,7 +501,9 @@ def audit(session: Session) -> Audit:
             if digest.hex() != row.leaf_hash:
                 problem(f"entry {row.leaf_index}: its bytes do not hash to its stored hash")
             current = today[row.kind].get(row.subject)
-            if current is None:
+            if current is None and row.kind == "text" and _superseded(session, data):
+                pass  # a clean text made again (its first attempt failed): a new entry logs it
+            elif current is None:
                 problem(f"entry {row.leaf_index}: {row.kind} {row.subject} is logged but no "
                         "longer catalogued")  # fmt: skip
             elif current != data:
