@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from redis import Redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 from warcio.cli import main as warcio_main
 
-from stablecopy.catalog.models import Capture, Crawl
+from stablecopy.catalog.models import Capture, Crawl, LogLeaf
 from stablecopy.catalog.session import CatalogError, open_catalog
 from stablecopy.samplesite.generated import article_paths, generated_site
 from stablecopy.samplesite.server import SiteServer
@@ -155,6 +155,16 @@ def assert_catalogue_and_warcs_agree(data: Path, db: str) -> None:
     assert catalogued == in_files
     verified = run_cli("verify", "--data-dir", str(data), "--db", db)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    # Workers appended to one capture log on PostgreSQL at once: no gap, every capture once.
+    audited = run_cli("log", "verify", "--data-dir", str(data), "--db", db)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    engine = open_catalog(db)
+    with Session(engine) as session:
+        logged = session.scalar(
+            select(func.count()).select_from(LogLeaf).where(LogLeaf.kind == "capture")
+        )
+    engine.dispose()
+    assert logged == len(catalogued)
 
 
 def every_article_captured(db: str) -> tuple[list[Capture], Counter[str]]:
