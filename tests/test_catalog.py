@@ -90,10 +90,19 @@ def test_naive_times_are_refused(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def _modelled(name: str | None, kind: str, _parent: object) -> bool:
+    """What the models describe: not search's dialect-specific index (SQLite's FTS5 tables,
+    PostgreSQL's GIN index), which migration 0009 makes and triggers keep in step."""
+    if kind == "table" and name and name.startswith("search_fts"):
+        return False
+    return not (kind == "index" and name == "ix_search_texts_tsv")
+
+
 def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
     engine = open_catalog(db_url(tmp_path))
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": _modelled})
+        differences = compare_metadata(context, Base.metadata)
         tables = set(inspect(connection).get_table_names())
     assert differences == []
     assert {"crawls", "captures", "fetch_failures", "extractions", "warc_files"} <= tables
@@ -201,7 +210,13 @@ def test_migrations_go_down_to_the_first_revision_and_up_again(tmp_path: Path) -
         command.downgrade(config, "0001")
         command.upgrade(config, "head")
     with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert (
+            compare_metadata(
+                MigrationContext.configure(connection, opts={"include_name": _modelled}),
+                Base.metadata,
+            )
+            == []
+        )
     engine.dispose()
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from stablecopy.catalog.fitting import fit_row
@@ -149,6 +150,7 @@ class Capture(Base):
     requisite: Mapped[str | None] = mapped_column(String(16))
 
     extraction: Mapped[Extraction | None] = relationship(back_populates="capture")
+    search: Mapped[SearchText | None] = relationship(back_populates="capture")
     original: Mapped[Capture | None] = relationship(remote_side="Capture.id")
 
     @property
@@ -388,3 +390,34 @@ class TimestampToken(Base):
     )  # its WARC record, once archived
 
     tree_head: Mapped[TreeHeadRow] = relationship(back_populates="tokens")
+
+
+class SearchText(Base):
+    """What search reads of a capture with clean text: its text, title, author, URL, site and
+    language. On SQLite an FTS5 table follows it (triggers); on PostgreSQL `tsv` holds its
+    tsvector, under a GIN index (both made by migration 0009)."""
+
+    __tablename__ = "search_texts"
+
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"), primary_key=True,
+                                            autoincrement=False)  # fmt: skip
+    url: Mapped[str] = mapped_column(Text)
+    site: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    tsv: Mapped[Any] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"), nullable=True)
+
+    capture: Mapped[Capture] = relationship(back_populates="search")
+
+
+class User(Base):
+    """Someone who may sign in to `stablecopy web` and change schedules and runs."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)  # argon2id, as argon2-cffi writes it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

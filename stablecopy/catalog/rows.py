@@ -14,7 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stablecopy.catalog.keys import url_key
-from stablecopy.catalog.models import Capture, Crawl, Extraction, FetchFailure, WarcFile
+from stablecopy.catalog.models import (
+    Capture,
+    Crawl,
+    Extraction,
+    FetchFailure,
+    SearchText,
+    WarcFile,
+)
 from stablecopy.events import ArchivedText, Captured, WarcFileClosed
 from stablecopy.provenance import shortid
 
@@ -112,6 +119,12 @@ def extraction_row(
     """The row for `text`: new, or `earlier` (the capture's failed one) refilled, when a resumed
     crawl or a repair makes the text of a page whose extraction failed (one row per capture)."""
     values = _extraction_values(text, extracted_at)
+    result = text.result
+    if str(result.status) == "ok" and (earlier is None or capture.search is None):
+        capture.search = SearchText(
+            url=capture.url, site=result.site_name, title=result.title, author=result.author,
+            language=result.language, body=result.text,
+        )  # fmt: skip
     if earlier is None:
         return Extraction(capture=capture, **values)
     for name, value in values.items():

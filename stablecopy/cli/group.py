@@ -16,7 +16,7 @@ COMMANDS = {
     "crawl": "crawl", "repair": "repair", "export": "export", "history": "history",
     "diff": "history", "schedule": "schedules", "scheduler": "schedules", "serve": "serve",
     "upload": "store", "worker": "shared", "keys": "evidence", "log": "evidence",
-    "evidence": "evidence", "check-evidence": "evidence",
+    "evidence": "evidence", "check-evidence": "evidence", "web": "web", "user": "web",
 }  # fmt: skip
 
 

@@ -15,35 +15,8 @@ from stablecopy.catalog.models import Capture
 from stablecopy.cli.console import err, shown
 from stablecopy.cli.group import cli
 from stablecopy.cli.options import catalog, location_options, replay_options, utc
-from stablecopy.provenance.citation import FORMATS, CitationFacts, render
-
-
-def citation_facts(
-    capture: Capture,
-    base_url: str,
-    collection: str,
-    archive_name: str = "",
-    log_evidence: str | None = None,
-) -> CitationFacts:
-    """What a citation of `capture` says; a revisit is cited at its own time, with the title and
-    text of the original whose payload it repeats."""
-    extraction = capture.payload_capture.extraction
-    return CitationFacts(
-        short_id=capture.short_id or "",
-        url=capture.url,
-        fetched_at=capture.fetched_at,
-        payload_sha256=capture.payload_sha256,
-        record_id=capture.record_id,
-        archive_base=base_url,
-        collection=collection,
-        title=extraction.title if extraction else None,
-        author=extraction.author if extraction else None,
-        site_name=extraction.site_name if extraction else None,
-        published=extraction.published if extraction else None,
-        text_sha256=extraction.text_sha256 if extraction else None,
-        archive_name=archive_name,
-        log_evidence=log_evidence,
-    )
+from stablecopy.provenance.citation import FORMATS, render
+from stablecopy.provenance.cited import citation_facts
 
 
 def _warnings(
