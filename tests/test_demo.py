@@ -45,3 +45,5 @@ def test_demo_crawls_the_sample_site_and_shows_a_clean_article(tmp_path: Path) -
     assert len(added) == 1
     assert added[0].endswith(CORRECTION.strip())
     assert "text unchanged" in out
+    assert out.rstrip().endswith("(schedules and runs: `stablecopy user add NAME` first).")
+    assert "open http://127.0.0.1:8000/" in out

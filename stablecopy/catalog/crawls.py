@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stablecopy.catalog.models import ACTIVE_STATUSES, Crawl
+from stablecopy.catalog.models import ACTIVE_STATUSES, Capture, Crawl, FetchFailure
 from stablecopy.catalog.session import CatalogError, open_catalog, session_scope
 
 # Settings a process takes from where it runs, never from the crawl row it takes up.
@@ -51,3 +51,36 @@ def carried_settings(crawl: Crawl) -> dict[str, Any]:
     place it ran in."""
     kept = {k: v for k, v in crawl.settings.items() if k not in LOCAL_SETTINGS}
     return {**kept, "STABLECOPY_SEED_URLS": list(crawl.seeds), "STABLECOPY_SEED_FILES": []}
+
+
+def recent_crawls(session: Session, limit: int = 100) -> list[Crawl]:
+    """The newest runs first."""
+    return list(session.scalars(select(Crawl).order_by(Crawl.id.desc()).limit(limit)))
+
+
+def capture_counts(session: Session, crawl_ids: list[int]) -> dict[int, int]:
+    """Captures catalogued so far per run (a running crawl's counters are set when it ends)."""
+    counts: dict[int, int] = {}
+    if crawl_ids:
+        for crawl_id, count in session.execute(
+            select(Capture.crawl_id, func.count())
+            .where(Capture.crawl_id.in_(crawl_ids))
+            .group_by(Capture.crawl_id)
+        ):
+            counts[crawl_id] = count
+    return counts
+
+
+def crawl_failures(session: Session, crawl_id: int, limit: int = 500) -> list[FetchFailure]:
+    return list(
+        session.scalars(
+            select(FetchFailure)
+            .where(FetchFailure.crawl_id == crawl_id)
+            .order_by(FetchFailure.failed_at)
+            .limit(limit)
+        )
+    )
+
+
+def capture_total(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Capture)) or 0)

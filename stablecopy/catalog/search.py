@@ -127,9 +127,14 @@ def search(session: Session, wanted: SearchFilter) -> tuple[list[Hit], bool]:
         for capture in session.scalars(select(Capture).where(Capture.id.in_([r[0] for r in rows])))
     }
     hits = []
+    seen: set[tuple[str, str | None]] = set()
     for capture_id, snippet in rows:
         capture = captures[capture_id]
         extraction = capture.extraction
+        same = (capture.url, extraction.text_sha256 if extraction else None)
+        if same in seen:
+            continue  # the same text of the same URL, captured again: one hit (its timeline has all)
+        seen.add(same)
         hits.append(Hit(
             capture_id, capture.short_id, capture.url,
             extraction.title if extraction else None, extraction.author if extraction else None,

@@ -88,7 +88,13 @@ def main(data_dir: str = "stablecopy-data") -> int:
     print(f"\nWARC files: {Path(data_dir) / 'warcs'}   Catalogue: {layout.db_url}")
     print(
         f"Replay it: stablecopy serve --data-dir {data_dir}   Package it: stablecopy export --help\n"
-        "Crawl on a schedule: stablecopy schedule add --help"
+        "Crawl on a schedule: stablecopy schedule add --help\n"
+    )
+    print(
+        "Browse it in a web browser: run\n"
+        f"  .venv/bin/stablecopy serve --data-dir {data_dir} &   # the replays, on port 8080\n"
+        f"  .venv/bin/stablecopy web --data-dir {data_dir}       # search, captures, citations\n"
+        "then open http://127.0.0.1:8000/ (schedules and runs: `stablecopy user add NAME` first)."
     )
     return 0
 

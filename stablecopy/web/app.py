@@ -17,7 +17,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -29,11 +29,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from stablecopy.catalog import queries, schedules, search
+from stablecopy.catalog import crawls, queries, schedules, search
 from stablecopy.catalog.caplog import capture_log_status
 from stablecopy.catalog.fixity import capture_history
 from stablecopy.catalog.history import url_history
-from stablecopy.catalog.models import Capture, Crawl, FetchFailure, Schedule
+from stablecopy.catalog.models import Capture, Crawl, Schedule
 from stablecopy.catalog.requisites import requisite_set
 from stablecopy.catalog.schedules import ScheduleError, ScheduleSpec
 from stablecopy.catalog.users import user_by_name
@@ -123,7 +123,7 @@ class Web:
             if query:
                 hits, more = search.search(session, wanted)
             languages = search.languages(session)
-            captures = session.scalar(select(func.count()).select_from(Capture))
+            captures = crawls.capture_total(session)
         return self.page(request, "search.html", query=query, hits=hits, more=more, page=page,
                          args=args, languages=languages, captures=captures)  # fmt: skip
 
@@ -184,33 +184,22 @@ class Web:
                                               lineterm="", n=2))[2:]  # fmt: skip
             return self.page(request, "diff.html", older=older, newer=newer, lines=lines)
 
-    def crawls(self, request: Request) -> Response:
+    def runs(self, request: Request) -> Response:
         self.reading(request)
         with Session(self.reader) as session:
-            rows = list(session.scalars(select(Crawl).order_by(Crawl.id.desc()).limit(100)))
-            running = [c.id for c in rows if c.status == "running"]
-            live: dict[int, int] = {}
-            for crawl_id, count in session.execute(
-                select(Capture.crawl_id, func.count())
-                .where(Capture.crawl_id.in_(running))
-                .group_by(Capture.crawl_id)
-            ):
-                live[crawl_id] = count
+            rows = crawls.recent_crawls(session)
+            live = crawls.capture_counts(session, [c.id for c in rows if c.status == "running"])
             names = {s.id: s.name for s in schedules.list_schedules(session)}
             return self.page(request, "crawls.html", crawls=rows, live=live, names=names)
 
-    def crawl(self, request: Request) -> Response:
+    def run(self, request: Request) -> Response:
         self.reading(request)
         with Session(self.reader) as session:
             crawl = session.get(Crawl, _int(request.path_params["crawl_id"]) or 0)
             if crawl is None:
                 raise HTTPException(404, "There is no such run.")
-            failures = list(session.scalars(select(FetchFailure)
-                            .where(FetchFailure.crawl_id == crawl.id)
-                            .order_by(FetchFailure.failed_at).limit(500)))  # fmt: skip
-            captured = session.scalar(
-                select(func.count()).select_from(Capture).where(Capture.crawl_id == crawl.id)
-            )
+            failures = crawls.crawl_failures(session, crawl.id)
+            captured = crawls.capture_counts(session, [crawl.id]).get(crawl.id, 0)
             return self.page(request, "crawl.html", crawl=crawl, failures=failures,
                              captured=captured)  # fmt: skip
 
@@ -402,8 +391,8 @@ def create_app(reader: Engine, writer: Engine, config: WebConfig) -> Starlette:
         Route("/capture/{reference}", web.capture),
         Route("/capture/{reference}/citation.{format}", web.citation),
         Route("/diff", web.diff),
-        Route("/crawls", web.crawls),
-        Route("/crawls/{crawl_id}", web.crawl),
+        Route("/crawls", web.runs),
+        Route("/crawls/{crawl_id}", web.run),
         Route("/schedules", web.schedules_page),
         Route("/schedules", web.add_schedule, methods=["POST"]),
         Route("/schedules/{name}/edit", web.edit_page),
