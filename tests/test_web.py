@@ -120,6 +120,7 @@ def test_search_finds_an_article_by_a_phrase_of_its_clean_text(web: Running) -> 
     row = next(r for r in listed if r["url"] == web.site.url(article.path))
     provenance = page.locator("table.provenance").inner_text()
     assert str(row["payload_sha256"]) in provenance
+    assert "scrapy 2.19" in provenance
     assert str(row["warc_file"]) in provenance
     frame = page.locator("iframe.replay").get_attribute("src") or ""
     assert frame.endswith(web.site.url(article.path))
@@ -177,6 +178,16 @@ def test_an_archivist_adds_a_schedule_runs_it_and_sees_it_finish(web: Running) -
     page.get_by_role("button", name="Add schedule").click()
     row = page.locator("tr", has_text="front page")
     assert "every 1d" in row.inner_text()
+    row.get_by_role("link", name="Edit").click()
+    page.get_by_label(re.compile("Every")).fill("2d")
+    page.get_by_role("button", name="Save").click()
+    row = page.locator("tr", has_text="front page")
+    assert "every 2d" in row.inner_text()
+    row.get_by_role("button", name="Pause").click()
+    assert "paused" in page.locator("tr", has_text="front page").inner_text()
+    page.locator("tr", has_text="front page").get_by_role("button", name="Resume").click()
+    row = page.locator("tr", has_text="front page")
+    assert "active" in row.inner_text()
     shot(page, "schedules")
     row.get_by_role("button", name="Run now").click()
     page.wait_for_url(re.compile(r".*/crawls$"))
@@ -304,3 +315,23 @@ def test_pages_are_labelled_and_fit_a_phone(web: Running) -> None:
         wider = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
         assert not wider, path
     page.close()
+
+
+def test_reading_can_be_for_signed_in_users_only(web: Running) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stablecopy", "web", "--port", "0", "--login-to-read",
+         "--data-dir", str(web.data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        base = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        reader = Client(base)
+        for path in ("/", "/crawls", "/schedules", "/capture/1"):
+            status, _ = reader.get(path)
+            assert status == 303, path  # to the sign-in page
+        assert reader.sign_in() == 303
+        assert reader.get("/crawls")[0] == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)

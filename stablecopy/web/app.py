@@ -151,6 +151,7 @@ class Web:
                 "requisites": requisite_set(session, capture) if capture.requisite is None else None,
                 "history": history, "replay": self.replay_link(capture),
                 "extraction": holder.extraction, "types": CITATION_TYPES,
+                "software": _software(session.get(Crawl, capture.crawl_id)),
             }  # fmt: skip
             return self.page(request, "capture.html", **context)
 
@@ -316,6 +317,13 @@ class Web:
         check_form(request, form)
         request.session.clear()
         return RedirectResponse("/", 303)
+
+
+def _software(crawl: Crawl | None) -> str:
+    """What made the capture: the crawl's software and versions."""
+    if crawl is None or not crawl.software:
+        return "unknown"
+    return ", ".join(f"{name} {version}" for name, version in crawl.software.items())
 
 
 def _page_query(args: Any, page: int) -> str:
