@@ -106,7 +106,9 @@ def test_a_full_catalogue_disk_stops_the_crawl_and_repair_catalogues_the_rest(
     news: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
-    with tmpfs(tmp_path / "catalogue", "2m") as disk:
+    # Room for the catalogue of the crawl's first pages and of what repair adds (with their search
+    # texts, FTS index and log entries), once the filler is gone.
+    with tmpfs(tmp_path / "catalogue", "4m") as disk:
         db_url = f"sqlite:///{disk / 'catalogue.db'}"
         open_catalog(db_url).dispose()
         crawl = subprocess.Popen(

@@ -120,11 +120,20 @@ def extraction_row(
     crawl or a repair makes the text of a page whose extraction failed (one row per capture)."""
     values = _extraction_values(text, extracted_at)
     result = text.result
-    if str(result.status) == "ok" and (earlier is None or capture.search is None):
-        capture.search = SearchText(
-            url=capture.url, site=result.site_name, title=result.title, author=result.author,
-            language=result.language, body=result.text,
-        )  # fmt: skip
+    if str(result.status) == "ok":
+        searched = {
+            "url": capture.url,
+            "site": result.site_name,
+            "title": result.title,
+            "author": result.author,
+            "language": result.language,
+            "body": result.text,
+        }
+        if capture.id is not None and capture.search is not None:
+            for name, value in searched.items():  # made again: the row follows
+                setattr(capture.search, name, value)
+        else:
+            capture.search = SearchText(**searched)
     if earlier is None:
         return Extraction(capture=capture, **values)
     for name, value in values.items():

@@ -188,7 +188,7 @@ class LogNotary:
                 "capture log: no archive key in %s, tree heads are not signed "
                 "(`stablecopy keys init` makes one)", keys.folder,
             )  # fmt: skip
-            raise NotConfigured("no archive key")
+            raise NotConfigured  # (with a reason Scrapy would log it as a warning)
         if not settings.getlist("STABLECOPY_TSA_URLS"):
             logger.info("capture log: no time-stamping authority (STABLECOPY_TSA_URLS): "
                         "tree heads are signed, not time-stamped")  # fmt: skip
