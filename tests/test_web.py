@@ -335,3 +335,21 @@ def test_reading_can_be_for_signed_in_users_only(web: Running) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def test_search_filters_by_site_run_language_and_change(web: Running) -> None:
+    edited = next(a for a in articles() if a.slug == EDITED)
+    word = urllib.parse.quote('"wrong date for the first attack"')  # only the correction says it
+    reader = Client(web.base)
+    host = urllib.parse.urlsplit(web.site.base).hostname
+    everything = reader.get(f"/?q={word}")[1]
+    assert edited.path in everything
+    changed = reader.get(f"/?q={word}&changed=1")[1]
+    assert edited.path in changed
+    assert changed.count('class="url"') == 1  # only the story edited in the second edition
+    assert "Nothing matches" in reader.get(f"/?q={word}&changed=1&crawl=1")[1]
+    assert edited.path in reader.get(f"/?q={word}&site={host}")[1]
+    assert "Nothing matches" in reader.get(f"/?q={word}&site=elsewhere.example")[1]
+    assert "Nothing matches" in reader.get(f"/?q={word}&language=zz")[1]
+    assert "Nothing matches" in reader.get(f"/?q={word}&until=2000-01-01")[1]
+    assert reader.get('/?q="unbalanced&page=999')[0] == 200  # words, never query syntax

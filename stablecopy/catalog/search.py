@@ -73,8 +73,9 @@ def search(session: Session, wanted: SearchFilter) -> tuple[list[Hit], bool]:
     where = []
     if wanted.site:
         host = wanted.site.strip().lower()
-        params.update(site_http=f"http://{host}/%", site_https=f"https://{host}/%")
-        where.append("(c.url LIKE :site_http OR c.url LIKE :site_https)")
+        for n, form in enumerate(("http://{}/%", "https://{}/%", "http://{}:%", "https://{}:%")):
+            params[f"site{n}"] = form.format(host)  # with or without a port
+        where.append("(" + " OR ".join(f"c.url LIKE :site{n}" for n in range(4)) + ")")
     if wanted.since:
         params["since"] = UTCDateTime().process_bind_param(wanted.since, session.get_bind().dialect)
         where.append("c.fetched_at >= :since")
