@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -220,37 +221,38 @@ class Web:
 
     # --- changing --------------------------------------------------------------------------------
 
-    async def add_schedule(self, request: Request) -> Response:
+    @staticmethod
+    async def changing(request: Request) -> tuple[FormData, str]:
+        """A change's form, once its sender is signed in and its CSRF token checked."""
         form = await request.form()
-        require_user(request)
+        user = require_user(request)
         check_form(request, form)
-        try:
-            spec = _spec(form)
-            with Session(self.writer) as session:
-                schedules.add_schedule(session, str(form.get("name", "")), spec, _now())
-                session.commit()
-        except (ScheduleError, CadenceError) as exc:
-            return self.schedules_page(request, str(exc), 400)
-        return RedirectResponse("/schedules", 303)
+        return form, user
+
+    async def add_schedule(self, request: Request) -> Response:
+        form, _ = await self.changing(request)
+        return self._save(request, form, None)
 
     async def edit_schedule(self, request: Request) -> Response:
-        form = await request.form()
-        require_user(request)
-        check_form(request, form)
+        form, _ = await self.changing(request)
+        return self._save(request, form, request.path_params["name"])
+
+    def _save(self, request: Request, form: FormData, name: str | None) -> Response:
+        """Add a schedule (no `name`) or change schedule `name` as the form says."""
         try:
             spec = _spec(form)
             with Session(self.writer) as session:
-                schedule = self._schedule(session, request.path_params["name"])
-                schedules.apply_spec(schedule, spec)
+                if name is None:
+                    schedules.add_schedule(session, str(form.get("name", "")), spec, _now())
+                else:
+                    schedules.apply_spec(self._schedule(session, name), spec)
                 session.commit()
         except (ScheduleError, CadenceError) as exc:
             return self.schedules_page(request, str(exc), 400)
         return RedirectResponse("/schedules", 303)
 
     async def schedule_action(self, request: Request) -> Response:
-        form = await request.form()
-        user = require_user(request)
-        check_form(request, form)
+        _, user = await self.changing(request)
         action = request.path_params["action"]
         name = request.path_params["name"]
         with Session(self.writer) as session:
