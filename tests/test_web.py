@@ -353,3 +353,25 @@ def test_search_filters_by_site_run_language_and_change(web: Running) -> None:
     assert "Nothing matches" in reader.get(f"/?q={word}&language=zz")[1]
     assert "Nothing matches" in reader.get(f"/?q={word}&until=2000-01-01")[1]
     assert reader.get('/?q="unbalanced&page=999')[0] == 200  # words, never query syntax
+
+
+@pytest.mark.sqlite_only
+def test_a_query_of_words_found_everywhere_comes_newest_first(web: Running) -> None:
+    """On SQLite, ranking a word in a million texts takes seconds; such a query reads the newest
+    matches instead (FTS5's term counts say when)."""
+    from sqlalchemy.orm import Session
+
+    from stablecopy.catalog import search
+    from stablecopy.catalog.session import open_catalog
+    from stablecopy.layout import DataLayout
+
+    engine = open_catalog(DataLayout.create(web.data).db_url)
+    with Session(engine) as session:
+        everywhere = search.SearchFilter("the")
+        newest, _ = search.search(session, everywhere, broad=1)
+        rare, _ = search.search(session, search.SearchFilter("the correction"), broad=1)
+    engine.dispose()
+    ids = [hit.capture_id for hit in newest]
+    assert len(ids) > 3
+    assert ids == sorted(ids, reverse=True)
+    assert rare  # "correction" is in one text: ranked as usual

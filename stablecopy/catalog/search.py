@@ -21,6 +21,9 @@ from stablecopy.catalog.models import Capture, Extraction, SearchText
 from stablecopy.catalog.types import UTCDateTime
 
 PER_PAGE = 20
+# On SQLite, when every word of a query is in more texts than this, hits come newest first: BM25
+# would score every match (a word in each of a million texts: 4-5 s), the newest are read at once.
+BROAD = 20_000
 MAX_PAGE = 50  # deeper than this, a person refines the query; offsets stay cheap
 START, STOP = "\x02", "\x03"  # snippet marks, never in text (control characters are not kept)
 _TOKENS = re.compile(r'"[^"]*"|\S+')
@@ -60,13 +63,27 @@ def fts5_query(words: str) -> str:
     return " ".join(phrases)
 
 
+def _broad(session: Session, words: str, broad: int) -> bool:
+    """Whether every word of the query is in more than `broad` texts (FTS5's own term counts)."""
+    terms = {word.lower() for word in re.findall(r"\w+", words)}
+    if not terms:
+        return False
+    found: dict[str, int] = dict(session.execute(
+        text("SELECT term, doc FROM search_fts_vocab WHERE term IN "
+             f"({', '.join(f':t{n}' for n in range(len(terms)))})"),
+        {f"t{n}": term for n, term in enumerate(sorted(terms))},
+    ).all())  # fmt: skip
+    return len(found) == len(terms) and min(found.values()) > broad
+
+
 def _marked(snippet: str | None) -> str:
     escaped = html.escape(snippet or "", quote=False)
     return escaped.replace(START, "<mark>").replace(STOP, "</mark>")
 
 
-def search(session: Session, wanted: SearchFilter) -> tuple[list[Hit], bool]:
-    """One page of hits, best first, and whether there is a next page."""
+def search(session: Session, wanted: SearchFilter, broad: int = BROAD) -> tuple[list[Hit], bool]:
+    """One page of hits, best first (on SQLite, newest first when every word is in more than
+    `broad` texts), and whether there is a next page."""
     dialect = session.get_bind().dialect.name
     page = min(max(wanted.page, 1), MAX_PAGE)
     params: dict[str, Any] = {"limit": PER_PAGE + 1, "offset": (page - 1) * PER_PAGE}
@@ -99,11 +116,13 @@ def search(session: Session, wanted: SearchFilter) -> tuple[list[Hit], bool]:
         params["q"] = fts5_query(wanted.query)
         if not params["q"]:
             return [], False
+        order = "search_fts.rowid DESC" if _broad(session, wanted.query, broad) else (
+            "bm25(search_fts, 10.0, 5.0, 3.0, 1.0), c.id")  # fmt: skip
         sql = (
             "SELECT c.id, snippet(search_fts, 3, :start, :stop, '…', 24) FROM search_fts "
             "JOIN search_texts s ON s.capture_id = search_fts.rowid "
             "JOIN captures c ON c.id = s.capture_id JOIN extractions e ON e.capture_id = c.id "
-            f"WHERE search_fts MATCH :q{filters} ORDER BY bm25(search_fts, 10.0, 5.0, 3.0, 1.0), c.id "
+            f"WHERE search_fts MATCH :q{filters} ORDER BY {order} "
             "LIMIT :limit OFFSET :offset"
         )
     else:

@@ -44,6 +44,10 @@ FTS = [
 ]
 
 
+# How many texts hold each term: a query of nothing but very common words is shown newest first
+# rather than ranked (ranking reads every match).
+FTS.append("CREATE VIRTUAL TABLE search_fts_vocab USING fts5vocab(search_fts, 'row')")
+
 # PostgreSQL: `tsv` follows each row ('simple': no stemming, every language alike).
 TSV = [
     (
@@ -107,6 +111,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("users")
     if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE search_fts_vocab")
         op.execute("DROP TABLE search_fts")
     op.drop_table("search_texts")
     if op.get_bind().dialect.name == "postgresql":
