@@ -190,7 +190,11 @@ class Web:
         self.reading(request)
         with Session(self.reader) as session:
             rows = crawls.recent_crawls(session)
-            live = crawls.capture_counts(session, [c.id for c in rows if c.status == "running"])
+            live = crawls.capture_counts(
+                session, [c.id for c in rows if c.status in ("running", "starting")]
+            )
+            live.update({c.id: 0 for c in rows if c.status in ("running", "starting")
+                         and c.id not in live})  # fmt: skip
             names = {s.id: s.name for s in schedules.list_schedules(session)}
             return self.page(request, "crawls.html", crawls=rows, live=live, names=names)
 
