@@ -1,5 +1,6 @@
 """The strings stablecopy derives in many places, each built here once: `sha256:` digest labels
-(WARC, WACZ, the catalogue) and 14-digit UTC timestamps (CDXJ, replay URLs, citations)."""
+(WARC, WACZ, the catalogue), WARC-Dates, and 14-digit UTC timestamps (CDXJ, replay URLs,
+citations)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,8 @@ def label_hex(labelled: str) -> str:
 def timestamp14(moment: datetime) -> str:
     """`YYYYMMDDhhmmss` in UTC: the CDX and Wayback timestamp of a capture."""
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def warc_date(moment: datetime) -> str:
+    """WARC/1.1 date: UTC, W3C form, microseconds (every record and capture-log entry has it so)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

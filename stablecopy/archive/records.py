@@ -11,7 +11,7 @@ import io
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from stablecopy.archive import wire
 from stablecopy.archive.digests import Sha256Digester
+from stablecopy.labels import warc_date
 
 WARC_VERSION = "WARC/1.1"
 HeaderList = Sequence[tuple[bytes, bytes]]
@@ -38,12 +39,6 @@ RESOURCE_TYPE = "WARC-Resource-Type"
 def new_record_id() -> str:
     """A fresh WARC-Record-ID (uuid4: reveals neither the host nor the time)."""
     return f"<urn:uuid:{uuid.uuid4()}>"
-
-
-def warc_date(moment: datetime) -> str:
-    """WARC/1.1 date: UTC, W3C form, microseconds."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ leaf positions are consecutive whatever number of workers write.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -270,8 +271,6 @@ def sign_head(
 
 
 def head_row(head: TreeHead, crawl_id: int | None = None) -> TreeHeadRow:
-    import base64
-
     return TreeHeadRow(
         tree_size=head.size, root_hash=head.root.hex(), timestamp=head.timestamp,
         signature=base64.b64encode(head.signature).decode("ascii"), key_id=head.key_id,
@@ -280,8 +279,6 @@ def head_row(head: TreeHead, crawl_id: int | None = None) -> TreeHeadRow:
 
 
 def tree_head(row: TreeHeadRow) -> TreeHead:
-    import base64
-
     return TreeHead(
         row.tree_size, bytes.fromhex(row.root_hash), row.timestamp,
         base64.b64decode(row.signature), row.key_id,
@@ -290,16 +287,6 @@ def tree_head(row: TreeHeadRow) -> TreeHead:
 
 def latest_head(session: Session) -> TreeHeadRow | None:
     return session.scalar(select(TreeHeadRow).order_by(TreeHeadRow.id.desc()).limit(1))
-
-
-def head_covering(session: Session, position: int) -> TreeHeadRow | None:
-    """The earliest signed head whose tree holds the leaf at `position`."""
-    return session.scalar(
-        select(TreeHeadRow)
-        .where(TreeHeadRow.tree_size > position)
-        .order_by(TreeHeadRow.tree_size, TreeHeadRow.id)
-        .limit(1)
-    )
 
 
 def head_of_size(session: Session, tree_size: int) -> TreeHeadRow | None:

@@ -30,10 +30,3 @@ def add_user(session: Session, name: str, password_hash: str) -> User:
     session.add(user)
     session.flush()
     return user
-
-
-def set_password(session: Session, name: str, password_hash: str) -> None:
-    user = user_by_name(session, name)
-    if user is None:
-        raise UserError(f"there is no user named {name!r}")
-    user.password_hash = password_hash

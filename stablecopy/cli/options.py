@@ -67,6 +67,22 @@ def location_options(command: F) -> F:
     )(command)
 
 
+def listen_options(port: int) -> Callable[[F], F]:
+    """--host (loopback by default) and --port, for the commands that serve HTTP."""
+
+    def options(command: F) -> F:
+        command = click.option(
+            "--port", type=click.IntRange(0, 65535), default=port, show_default=True,
+            help="Port to listen on (0: any free port).",
+        )(command)  # fmt: skip
+        return click.option(
+            "--host", default="127.0.0.1", show_default=True,
+            help="Address to listen on. Anything but loopback publishes the archive.",
+        )(command)  # fmt: skip
+
+    return options
+
+
 def keys_dir_option(command: F) -> F:
     return click.option(
         "--keys-dir",

@@ -17,6 +17,7 @@ from stablecopy.cli.options import (
     DEFAULT_COLLECTION,
     existing_catalog,
     keys_dir_option,
+    listen_options,
     location_options,
 )
 from stablecopy.cli.store import restore_from_store
@@ -24,19 +25,7 @@ from stablecopy.layout import DataLayout
 
 
 @cli.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on. Anything but loopback publishes the archive.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8080,
-    show_default=True,
-    help="Port to listen on (0: any free port).",
-)
+@listen_options(8080)
 @click.option(
     "--collection",
     envvar="STABLECOPY_COLLECTION",

@@ -17,6 +17,7 @@ from stablecopy.cli.options import (
     DEFAULT_COLLECTION,
     existing_catalog,
     keys_dir_option,
+    listen_options,
     location_options,
 )
 from stablecopy.layout import DataLayout
@@ -39,19 +40,7 @@ def session_secret(folder: Path) -> str:
 
 
 @cli.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on. Anything but loopback publishes the interface.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8000,
-    show_default=True,
-    help="Port to listen on (0: any free port).",
-)
+@listen_options(8000)
 @click.option(
     "--replay-url",
     envvar="STABLECOPY_BASE_URL",

@@ -8,7 +8,6 @@ records are read by splitting their WARC headers from their block by hand, not b
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import zipfile
@@ -31,7 +30,9 @@ from stablecopy.evidence.package import (
     LOG_KEY,
     MANIFEST,
 )
+from stablecopy.evidence.recipe import split
 from stablecopy.evidence.treehead import TreeHead, TreeHeadError
+from stablecopy.labels import sha256_label
 
 
 @dataclass
@@ -54,28 +55,17 @@ class PackageError(ValueError):
 
 
 def warc_record(member: bytes) -> tuple[dict[str, str], bytes]:
-    """A stored record's WARC headers and block: gunzip, split at the first blank line, and take
-    Content-Length bytes."""
+    """A stored record's WARC headers and block, read as the package's verify.py reads them."""
     try:
-        data = gzip.decompress(member)
+        return split(member)
     except (OSError, EOFError) as exc:
         raise PackageError(f"a record is not gzip: {exc}") from exc
-    head, separator, rest = data.partition(b"\r\n\r\n")
-    if not separator:
-        raise PackageError("a record has no end of its WARC headers")
-    headers: dict[str, str] = {}
-    for line in head.decode("utf-8", "replace").split("\r\n")[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    try:
-        length = int(headers.get("content-length", ""))
-    except ValueError as exc:
+    except (KeyError, ValueError) as exc:
         raise PackageError("a record has no Content-Length") from exc
-    return headers, rest[:length]
 
 
-def sha256_label(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+def _digest(data: bytes) -> str:
+    return sha256_label(hashlib.sha256(data).hexdigest())
 
 
 def _http_payload(block: bytes) -> bytes:
@@ -221,13 +211,13 @@ class Checker:
                and headers.get("warc-date") == fields["warc_date"],
                f"it was captured from {fields['target_uri']} at {fields['warc_date']}",
                "the record's target URI or date differ from those logged")  # fmt: skip
-        observed = sha256_label(block)
+        observed = _digest(block)
         expect(observed == fields["block_digest"] == headers.get("warc-block-digest"),
                f"its block (HTTP headers and body as received) hashes to the logged {observed}",
                f"its block hashes to {observed}, the log committed to {fields['block_digest']}: "
                "the record was altered")  # fmt: skip
         if fields.get("record_type") == "response":
-            payload = sha256_label(_http_payload(block))
+            payload = _digest(_http_payload(block))
             expect(payload == fields["payload_digest"],
                    f"its payload hashes to the logged {payload}",
                    f"its payload hashes to {payload}, the log committed to "
@@ -235,7 +225,7 @@ class Checker:
         if "request" in records and role != "original":
             request_headers, request_block = records["request"]
             expect(request_headers.get("warc-record-id") == fields["request_record_id"]
-                   and request_headers.get("warc-block-digest") == sha256_label(request_block),
+                   and request_headers.get("warc-block-digest") == _digest(request_block),
                    "the request record is the one the capture names, and intact",
                    "the request record is not the capture's, or was altered")  # fmt: skip
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from stablecopy.evidence.merkle import leaf_hash
+from stablecopy.labels import warc_date
 
 LEAF_VERSION = 1
 CAPTURE = "capture"
@@ -23,11 +24,6 @@ WARC_FILE = "warc-file"
 
 def canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def warc_date(moment: datetime) -> str:
-    """A WARC-Date with microseconds, as stablecopy writes it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

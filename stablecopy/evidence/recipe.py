@@ -14,14 +14,19 @@ import sys
 from pathlib import Path
 
 
-def record(path: str) -> tuple[dict[str, str], bytes]:
-    """A stored WARC record's headers and block: gunzip, split at the blank line, Content-Length."""
-    head, _, rest = gzip.decompress(Path(path).read_bytes()).partition(b"\r\n\r\n")
+def split(member: bytes) -> tuple[dict[str, str], bytes]:
+    """A stored WARC record's headers and block: gunzip, split at the blank line, Content-Length.
+    (KeyError or ValueError when it has no Content-Length; OSError when it is not gzip.)"""
+    head, _, rest = gzip.decompress(member).partition(b"\r\n\r\n")
     headers: dict[str, str] = {}
-    for line in head.decode("utf-8").split("\r\n")[1:]:
+    for line in head.decode("utf-8", "replace").split("\r\n")[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return headers, rest[: int(headers["content-length"])]
+
+
+def record(path: str) -> tuple[dict[str, str], bytes]:
+    return split(Path(path).read_bytes())
 
 
 def node(left: bytes, right: bytes) -> bytes:

@@ -18,14 +18,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stablecopy.archive import fixity
-from stablecopy.archive.records import warc_date
 from stablecopy.archive.writer import OPEN_SUFFIX, finished_files
 from stablecopy.catalog import caplog, queries
 from stablecopy.catalog import fixity as catalog_fixity
 from stablecopy.catalog.files import catalogued_files, closed_file, closed_files
 from stablecopy.catalog.models import FixityRun
 from stablecopy.catalog.queries import CaptureFilter, ExpectedRecord
-from stablecopy.labels import sha256_label
+from stablecopy.labels import sha256_label, warc_date
 from stablecopy.layout import DataLayout, UnsafePathError
 
 MISSING_FILE = "missing-file"
