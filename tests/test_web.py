@@ -375,3 +375,36 @@ def test_a_query_of_words_found_everywhere_comes_newest_first(web: Running) -> N
     assert len(ids) > 3
     assert ids == sorted(ids, reverse=True)
     assert rare  # "correction" is in one text: ranked as usual
+
+
+def test_texts_of_an_older_catalogue_are_read_back_into_search(
+    web: Running, tmp_path: Path
+) -> None:
+    """Migration 0009 indexes titles, authors and URLs of what was catalogued before it; the
+    texts come from their WARC conversion records when `stablecopy web` starts."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from stablecopy.catalog import search
+    from stablecopy.catalog.session import open_catalog
+    from stablecopy.layout import DataLayout
+    from stablecopy.web.app import fill_search_texts
+    from tests.pgcatalogue import copy_data_dir
+
+    data = tmp_path / "data"
+    copy_data_dir(web.data, data)
+    layout = DataLayout.create(data)
+    engine = open_catalog(layout.db_url, writer=True)
+    phrase = search.SearchFilter('"wrong date for the first attack"')
+    with Session(engine) as session:
+        session.execute(text("UPDATE search_texts SET body = ''"))  # as the migration leaves them
+        session.commit()
+        assert search.search(session, phrase)[0] == []
+    fill_search_texts(engine, layout)
+    with Session(engine) as session:
+        hits, _ = search.search(session, phrase)
+        assert search.unfilled(session) == []
+    engine.dispose()
+    assert [urllib.parse.urlsplit(hit.url).path for hit in hits] == [
+        next(a for a in articles() if a.slug == EDITED).path
+    ]

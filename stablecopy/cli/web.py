@@ -87,7 +87,7 @@ def web(
     from stablecopy.cli.console import err
     from stablecopy.cli.serve import ipaddress_is_loopback
     from stablecopy.evidence.keys import KeyFiles
-    from stablecopy.web.app import WebConfig, create_app
+    from stablecopy.web.app import WebConfig, create_app, fill_search_texts
 
     layout = DataLayout.create(data_dir, db_url)
     reader = existing_catalog(data_dir, db_url)
@@ -102,7 +102,7 @@ def web(
         archive_name=archive_name,
     )  # fmt: skip
     app = create_app(reader, writer, config)
-    threading.Thread(target=_fill_search, args=(writer, layout), daemon=True).start()
+    threading.Thread(target=fill_search_texts, args=(writer, layout), daemon=True).start()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listening = socket.socket(family, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,29 +122,6 @@ def web(
     finally:
         reader.dispose()
         writer.dispose()
-
-
-def _fill_search(engine: object, layout: DataLayout) -> None:
-    """Search rows made by migration 0009 for older captures get their texts, read back from
-    their WARC conversion records, in the background."""
-    from sqlalchemy import Engine
-    from sqlalchemy.orm import Session
-
-    from stablecopy.catalog import search
-    from stablecopy.provenance.texts import TextUnavailable, archived_text
-
-    assert isinstance(engine, Engine)
-    while True:
-        with Session(engine) as session:
-            batch = search.unfilled(session)
-            if not batch:
-                return
-            for capture in batch:
-                try:
-                    search.fill(session, capture, archived_text(layout, capture) or " ")
-                except TextUnavailable:
-                    search.fill(session, capture, " ")
-            session.commit()
 
 
 @cli.group()

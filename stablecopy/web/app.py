@@ -397,6 +397,22 @@ async def _error(request: Request, exc: Exception) -> Response:
     return web.page(request, "error.html", exc.status_code, message=exc.detail)
 
 
+def fill_search_texts(engine: Engine, layout: DataLayout) -> None:
+    """Search rows made by migration 0009 for older captures get their texts, read back from
+    their WARC conversion records, in the background."""
+    while True:
+        with Session(engine) as session:
+            batch = search.unfilled(session)
+            if not batch:
+                return
+            for capture in batch:
+                try:
+                    search.fill(session, capture, archived_text(layout, capture) or " ")
+                except TextUnavailable:
+                    search.fill(session, capture, " ")
+            session.commit()
+
+
 def create_app(reader: Engine, writer: Engine, config: WebConfig) -> Starlette:
     web = Web(reader, writer, config)
     static = StaticFiles(directory=str(files("stablecopy.web").joinpath("static")))
