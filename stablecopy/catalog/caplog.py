@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import event, func, insert, select, tuple_, update
+from sqlalchemy import event, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from stablecopy.catalog.models import (
@@ -30,7 +30,7 @@ from stablecopy.catalog.models import (
     WarcFile,
 )
 from stablecopy.evidence import merkle
-from stablecopy.evidence.leaf import Leaf, capture_leaf, file_leaf, parse, text_leaf
+from stablecopy.evidence.leaf import Leaf, capture_leaf, file_leaf, text_leaf
 from stablecopy.evidence.treehead import TreeHead
 
 _PENDING = "stablecopy.log.pending"
@@ -145,7 +145,8 @@ def append(session: Session, leaves: Sequence[tuple[Leaf, int | None]]) -> int:
     return start
 
 
-def _logged(session: Session, kind: str, subjects: Iterable[str]) -> set[str]:
+def logged_subjects(session: Session, kind: str, subjects: Iterable[str]) -> set[str]:
+    """Which of these subjects (record ids, file paths) of a kind the log holds already."""
     wanted = list(subjects)
     if not wanted:
         return set()
@@ -166,17 +167,17 @@ def log_rows(
     returns how many were appended."""
     pending: list[tuple[Leaf, int | None]] = []
     by_id = sorted(captures, key=lambda row: row.id)
-    seen = _logged(session, "capture", (row.record_id for row in by_id))
+    seen = logged_subjects(session, "capture", (row.record_id for row in by_id))
     pending += [(leaf_of_capture(row), row.id) for row in by_id if row.record_id not in seen]
     texts = sorted((row for row in extractions if row.metadata_record_id), key=lambda row: row.id)
-    seen = _logged(session, "text", (row.metadata_record_id for row in texts))
+    seen = logged_subjects(session, "text", (row.metadata_record_id for row in texts))
     pending += [
         (leaf_of_text(row, row.capture), row.capture_id)
         for row in texts
         if row.metadata_record_id not in seen
     ]
     closed = sorted(files, key=lambda row: row.id)
-    seen = _logged(session, "warc-file", (row.path for row in closed))
+    seen = logged_subjects(session, "warc-file", (row.path for row in closed))
     pending += [(leaf_of_file(row), None) for row in closed if row.path not in seen]
     append(session, pending)
     return len(pending)
@@ -258,16 +259,17 @@ def catch_up(session: Session) -> int:
 
 def sign_head(
     session: Session, key: ed25519.Ed25519PrivateKey, crawl_id: int | None = None
-) -> TreeHead:
+) -> tuple[TreeHead, TreeHeadRow]:
     """Sign the log as it stands (committed) and keep the head; commits."""
     session.commit()
     tree_size = size(session)
     head = TreeHead(tree_size, Subtrees(session).root(tree_size), int(time.time() * 1000)).signed(
         key
     )
-    session.add(head_row(head, crawl_id))
+    row = head_row(head, crawl_id)
+    session.add(row)
     session.commit()
-    return head
+    return head, row
 
 
 def head_row(head: TreeHead, crawl_id: int | None = None) -> TreeHeadRow:
@@ -287,15 +289,6 @@ def tree_head(row: TreeHeadRow) -> TreeHead:
 
 def latest_head(session: Session) -> TreeHeadRow | None:
     return session.scalar(select(TreeHeadRow).order_by(TreeHeadRow.id.desc()).limit(1))
-
-
-def head_of_size(session: Session, tree_size: int) -> TreeHeadRow | None:
-    return session.scalar(
-        select(TreeHeadRow)
-        .where(TreeHeadRow.tree_size == tree_size)
-        .order_by(TreeHeadRow.id.desc())
-        .limit(1)
-    )
 
 
 def capture_leaf_row(session: Session, capture_id: int) -> LogLeaf | None:
@@ -404,119 +397,6 @@ def capture_log_status(session: Session, capture_id: int) -> str:
         verdict = f"INCLUSION PROOF FAILS: {exc}"
     return (f"entry {row.leaf_index} of the capture log; tree head of {head.size} entries signed "
             f"{head.time:%Y-%m-%dT%H:%M:%SZ}, {len(head_row.tokens)} time-stamp(s); {verdict}")  # fmt: skip
-
-
-@dataclass
-class Audit:
-    entries: int = 0
-    heads_checked: int = 0
-    problems: list[str] = field(default_factory=list)
-
-
-AUDIT_BATCH = 5000
-MAX_PROBLEMS = 100
-
-
-def _rows_leaves(session: Session, kind: str, subjects: list[str]) -> dict[str, bytes]:
-    """The leaf bytes the catalogue's rows would give today, by subject."""
-    if kind == "capture":
-        rows = session.scalars(select(Capture).where(Capture.record_id.in_(subjects)))
-        return {row.record_id: leaf_of_capture(row).data for row in rows}
-    if kind == "text":
-        found = session.scalars(
-            select(Extraction).where(Extraction.metadata_record_id.in_(subjects))
-        )
-        return {row.metadata_record_id: leaf_of_text(row, row.capture).data for row in found}
-    files = session.scalars(select(WarcFile).where(WarcFile.path.in_(subjects)))
-    return {row.path: leaf_of_file(row).data for row in files}
-
-
-def _superseded(session: Session, leaf: bytes) -> bool:
-    """Whether a text entry's capture has a clean text logged since (a repair or a resumed crawl
-    made it again, in place of a failed attempt)."""
-    refers_to = parse(leaf).get("refers_to")
-    row = session.scalar(select(Capture).where(Capture.record_id == refers_to))
-    if row is None or row.extraction is None:
-        return False
-    return _logged(session, "text", [row.extraction.metadata_record_id]) != set()
-
-
-def audit(session: Session) -> Audit:
-    """Check the whole log against itself, its signed heads and the catalogue, in one pass over
-    its leaves: positions without gaps, each leaf's hash from its bytes, each leaf as its row says
-    today, every signed head's root recomputed from the leaves, rows that have no leaf."""
-    report = Audit()
-    heads: dict[int, list[TreeHeadRow]] = {}
-    for head in session.scalars(select(TreeHeadRow)):
-        heads.setdefault(head.tree_size, []).append(head)
-    stack: list[tuple[int, bytes]] = []
-
-    def problem(text: str) -> None:
-        if len(report.problems) < MAX_PROBLEMS:
-            report.problems.append(text)
-
-    def check_heads(count: int) -> None:
-        if count not in heads:
-            return
-        root = stack[-1][1]
-        for _, digest in reversed(stack[:-1]):
-            root = merkle.node_hash(digest, root)
-        for head in heads[count]:
-            report.heads_checked += 1
-            if head.root_hash != root.hex():
-                problem(f"the signed tree head of {count} entries ({head.id}) does not match "
-                        "the log's leaves: the log was rewritten")  # fmt: skip
-
-    last = -1
-    while True:
-        batch = list(session.scalars(
-            select(LogLeaf).where(LogLeaf.leaf_index > last).order_by(LogLeaf.leaf_index)
-            .limit(AUDIT_BATCH)
-        ))  # fmt: skip
-        if not batch:
-            break
-        by_kind: dict[str, list[str]] = {}
-        for row in batch:
-            by_kind.setdefault(row.kind, []).append(row.subject)
-        today = {kind: _rows_leaves(session, kind, subjects) for kind, subjects in by_kind.items()}
-        for row in batch:
-            if row.leaf_index != report.entries:
-                problem(f"entries {report.entries} to {row.leaf_index - 1} are missing")
-                return report
-            data = row.leaf.encode("ascii")
-            digest = merkle.leaf_hash(data)
-            if digest.hex() != row.leaf_hash:
-                problem(f"entry {row.leaf_index}: its bytes do not hash to its stored hash")
-            current = today[row.kind].get(row.subject)
-            if current is None and row.kind == "text" and _superseded(session, data):
-                pass  # a clean text made again (its first attempt failed): a new entry logs it
-            elif current is None:
-                problem(f"entry {row.leaf_index}: {row.kind} {row.subject} is logged but no "
-                        "longer catalogued")  # fmt: skip
-            elif current != data:
-                problem(f"entry {row.leaf_index}: the catalogue's {row.kind} {row.subject} "
-                        "differs from what the log committed to")  # fmt: skip
-            level, value = 0, digest
-            while stack and stack[-1][0] == level:
-                value = merkle.node_hash(stack.pop()[1], value)
-                level += 1
-            stack.append((level, value))
-            report.entries += 1
-            check_heads(report.entries)
-        last = batch[-1].leaf_index
-        session.expunge_all()
-    if report.entries != size(session):
-        problem(f"the log says it holds {size(session)} entries; {report.entries} are stored")
-    unlogged = session.scalar(
-        select(func.count()).select_from(Capture).where(
-            ~select(LogLeaf.leaf_index).where(LogLeaf.capture_id == Capture.id,
-                                              LogLeaf.kind == "capture").exists()
-        )
-    )  # fmt: skip
-    if unlogged:
-        problem(f"{unlogged} catalogued capture(s) are not in the log (`stablecopy log catch-up` "
-                "adds those catalogued before it existed)")  # fmt: skip
-    return report
 
 
 def signed_head_keys(session: Session) -> set[str]:

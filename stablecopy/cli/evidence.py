@@ -200,10 +200,10 @@ def log_catch_up(data_dir: Path, db_url: str | None) -> None:
 def log_verify(data_dir: Path, db_url: str | None) -> None:
     """Check the whole log: no gaps, every entry's hash, every entry as the catalogue's row says
     today, every signed head's root recomputed from the entries. Exit 1 on any finding."""
-    from stablecopy.catalog import caplog
+    from stablecopy.catalog.logaudit import audit
 
     with catalog(data_dir, db_url) as session:
-        report = caplog.audit(session)
+        report = audit(session)
     for problem in report.problems:
         click.echo(f"FAILED  {problem}")
     if report.problems:

@@ -90,9 +90,7 @@ class Notary:
         key = self.keys.log_key()
         roots = tsa_roots(self.settings)
         with session_factory(self.engine)() as session:
-            head = caplog.sign_head(session, key, crawl_id)
-            row = caplog.head_of_size(session, head.size)
-            assert row is not None
+            head, row = caplog.sign_head(session, key, crawl_id)
             done = Notarised(head)
             for url in self.tsa_urls:
                 try:
