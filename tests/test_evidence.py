@@ -434,12 +434,12 @@ def test_a_rewritten_history_fails_the_witness_and_the_package_check(
 def test_a_witness_follows_the_served_log_and_detects_a_rewrite(
     logged: Path, site: SiteServer, tmp_path: Path
 ) -> None:
-    from stablecopy.replay.logapi import LogApiServer
+    from stablecopy.replay.apiserver import CatalogueApiServer
 
     data = tmp_path / "data"
     copy_data_dir(logged, data)
     engine = open_catalog(DataLayout.create(data).db_url)
-    api = LogApiServer(engine, KeyFiles(data / "keys"))
+    api = CatalogueApiServer(engine, KeyFiles(data / "keys"))
     base = api.start()
     try:
         state = tmp_path / "state.json"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -424,21 +424,15 @@ def selected_captures(session: Session, selection: CaptureFilter) -> Iterator[Ca
     yield from session.scalars(query)  # a one-to-one joined load needs no unique()
 
 
-def captures_by_key(
-    session: Session, selection: CaptureFilter, after_id: int = 0, upto_id: int | None = None
-) -> Iterator[Capture]:
-    """The selected captures in CDXJ order: SURT key bytewise, then time, streamed (optionally
-    only those catalogued after capture `after_id`, up to `upto_id`)."""
+def captures_by_key(session: Session, selection: CaptureFilter) -> Iterator[Capture]:
+    """The selected captures in CDXJ order: SURT key bytewise, then time, streamed."""
     key = Capture.url_key
     if session.get_bind().dialect.name == "postgresql":
         key = key.collate("C")  # type: ignore[assignment]
-    where = selection.clause() & (Capture.id > after_id)
-    if upto_id is not None:
-        where = where & (Capture.id <= upto_id)
     query = (
         select(Capture)
         .options(joinedload(Capture.original))
-        .where(where)
+        .where(selection.clause())
         .order_by(key, Capture.fetched_at)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
@@ -462,53 +456,6 @@ def original_capture(session: Session, revisit: CaptureRow) -> CaptureRow | None
     if revisit.refers_to_id is None:
         return None
     return session.connection().execute(_CAPTURE_BY_ID, {"id": revisit.refers_to_id}).first()
-
-
-def short_ids_after(session: Session, after: int) -> Iterable[tuple[str, datetime, str, int]]:
-    """(citation id, fetch time, URL, id of the capture holding its payload: its own, or a
-    revisit's original) of the captures after id `after` that have a citation id, in id order."""
-    rows = session.execute(
-        select(
-            Capture.short_id,
-            Capture.fetched_at,
-            Capture.url,
-            func.coalesce(Capture.refers_to_id, Capture.id),
-        )
-        .where(Capture.id > after, Capture.short_id.is_not(None))
-        .order_by(Capture.id)
-        .execution_options(yield_per=ROWS_PER_FETCH)
-    )
-    return ((str(short), moment, url, int(holder)) for short, moment, url, holder in rows)
-
-
-def highest_ids(session: Session) -> tuple[int, int]:
-    """The ids of the newest capture and the newest extraction (0 if none), in one question:
-    both ends of primary keys, constant time."""
-    row = session.execute(
-        select(
-            select(func.max(Capture.id)).scalar_subquery(),
-            select(func.max(Extraction.id)).scalar_subquery(),
-        )
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0)
-
-
-def texts_after(session: Session, after: int) -> Iterable[tuple[int, str, int, int, str]]:
-    """(capture id, file, offset, length, SHA-256) of the clean-text records of the extractions
-    after id `after`, in id order."""
-    rows = session.execute(
-        select(
-            Extraction.capture_id,
-            Extraction.conversion_file,
-            Extraction.conversion_offset,
-            Extraction.conversion_length,
-            Extraction.text_sha256,
-        )
-        .where(Extraction.id > after, Extraction.conversion_file.is_not(None))
-        .order_by(Extraction.id)
-        .execution_options(yield_per=ROWS_PER_FETCH)
-    )
-    return ((int(c), str(f), int(o or 0), int(n or 0), str(s or "")) for c, f, o, n, s in rows)
 
 
 def text_capture_of(session: Session, crawl_id: int, path_suffix: str) -> int | None:

@@ -1,4 +1,4 @@
-"""`stablecopy serve`: pywb replay of the data directory, its index following the catalogue."""
+"""`stablecopy serve`: pywb replay of the data directory, its index the catalogue itself."""
 
 from __future__ import annotations
 

@@ -1,19 +1,17 @@
 """The capture log's read-only HTTP interface, for witnesses: `/log/tree-head`, `/log/key`,
 `/log/proof?from=N&to=M` and `/log/inclusion?index=I&size=N`.
 
-A WSGI app served on loopback by `stablecopy serve`'s own process (wsgiref, the standard
-library's server, in a thread); pywb's process forwards `/log/` to it, so the log is on the
-replay's address. It only reads the catalogue.
+A WSGI app served on loopback by `stablecopy serve`'s own process (replay/apiserver.py); pywb's
+process forwards `/log/` to it, so the log is on the replay's address. It only reads the
+catalogue.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,11 +21,6 @@ from stablecopy.catalog import caplog
 from stablecopy.evidence.keys import KeyFileError, KeyFiles, public_pem
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
 
 class LogApi:
@@ -88,24 +81,3 @@ def _answer(start_response: StartResponse, status: str, body: Any) -> Iterable[b
                             ("Content-Length", str(len(data))),
                             ("Access-Control-Allow-Origin", "*")])  # fmt: skip
     return [data]
-
-
-class LogApiServer:
-    """The log API on 127.0.0.1 (a free port), served from a daemon thread."""
-
-    def __init__(self, engine: Engine, keys: KeyFiles) -> None:
-        self.server: WSGIServer = make_server("127.0.0.1", 0, LogApi(engine, keys),
-                                              handler_class=_Quiet)  # fmt: skip
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> str:
-        self.thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -2,9 +2,10 @@
 
 Runs under the Python that has pywb (its own environment: pywb pins libraries the crawler cannot
 share), so it imports only pywb, gevent, warcio and the standard library, never stablecopy itself.
+Its index is the catalogue: every lookup (pywb's, and the citation ids') is a question to the
+stablecopy process's loopback API (replay/indexapi.py), which answers from the catalogue's indexes.
 Citation ids (`/XXXX-XXXX` or `/{collection}/XXXX-XXXX`) redirect to their capture's replay URL,
-and `/{collection}/text/XXXX-XXXX` serves its clean text, read from its WARC conversion record;
-both are looked up in an SQLite table the stablecopy process keeps in step with the catalogue.
+and `/{collection}/text/XXXX-XXXX` serves its clean text, read from its WARC conversion record.
 Every response carries a Content-Security-Policy that lets a replayed page load nothing but what
 this origin serves: no live web, not even by WebSocket.
 """
@@ -13,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
-import sqlite3
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -34,6 +38,53 @@ CSP = (
     "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob: mediastream:; form-action 'self'"
 )
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+INDEX_SOURCE = "stablecopy+"  # then the API's /index URL: pywb's index source for a collection
+API_TIMEOUT = 60.0
+
+
+def _ask(url: str) -> bytes | None:
+    """The body of the API's answer to `url`, or None when it has nothing (404)."""
+    try:
+        with urllib.request.urlopen(url, timeout=API_TIMEOUT) as answer:
+            body: bytes = answer.read()
+            return body
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 404:
+            return None
+        raise
+
+
+def catalogue_index_source() -> type:
+    """pywb's index source for `stablecopy+<API>/index`: the lines of a key range, from the
+    catalogue (a class made once pywb is importable, and registered with pywb)."""
+    from pywb.warcserver.index.cdxobject import CDXObject
+    from pywb.warcserver.index.indexsource import BaseIndexSource
+
+    class CatalogueIndexSource(BaseIndexSource):
+        def __init__(self, api: str) -> None:
+            self.api = api
+
+        def load_index(self, params: dict[str, Any]) -> Iterable[Any]:
+            asked = {"key": params["key"], "end_key": params["end_key"]}
+            for name in ("closest", "limit"):
+                if params.get(name):
+                    asked[name] = params[name]
+            body = _ask(f"{self.api}?{urllib.parse.urlencode(asked)}") or b""
+            return (CDXObject(line) for line in body.splitlines() if line)
+
+        @classmethod
+        def init_from_string(cls, value: str) -> Any:
+            return cls(value[len(INDEX_SOURCE) :]) if value.startswith(INDEX_SOURCE) else None
+
+        @classmethod
+        def init_from_config(cls, config: Any) -> None:
+            return None
+
+        def __str__(self) -> str:
+            return "stablecopy"
+
+    return CatalogueIndexSource
 
 
 def _plain(start_response: StartResponse, status: str, text: str) -> list[bytes]:
@@ -48,45 +99,33 @@ class CitationIds:
     """WSGI middleware: a citation id redirects to `/{collection}/{timestamp}/{url}`, and
     `/{collection}/text/{citation id}` serves the capture's clean text."""
 
-    def __init__(self, app: Any, table: str, collection: str, warcs: str) -> None:
+    def __init__(self, app: Any, api: str, collection: str, warcs: str) -> None:
         self.app = app
-        self.table = table
+        self.api = api.rstrip("/")
         self.collection = collection
         self.warcs = Path(warcs)
 
-    def _query(self, sql: str, short_id: str) -> tuple[Any, ...] | None:
-        try:
-            with sqlite3.connect(f"file:{self.table}?mode=ro", uri=True) as db:
-                row = db.execute(sql, (short_id,)).fetchone()
-        except sqlite3.Error:
-            return None
-        return tuple(row) if row else None
+    def lookup(self, short_id: str) -> dict[str, Any] | None:
+        """What the catalogue says the citation id names: timestamp, url, and text (where the
+        clean text of the capture holding its payload is archived, or None)."""
+        body = _ask(f"{self.api}/citation/{short_id}")
+        return json.loads(body) if body is not None else None
 
-    def lookup(self, short_id: str) -> tuple[str, str] | None:
-        row = self._query("SELECT timestamp, url FROM short_ids WHERE short_id = ?", short_id)
-        return (row[0], row[1]) if row else None
-
-    def text(self, short_id: str) -> str | None:
-        """The clean text of the capture holding the cited capture's payload, as archived (its
-        SHA-256 checked), or None when it has none (yet)."""
-        row = self._query(
-            "SELECT t.file, t.offset, t.sha256 FROM short_ids s JOIN texts t "
-            "ON t.capture_id = s.holder WHERE s.short_id = ?",
-            short_id,
-        )
-        if row is None:
+    def text(self, where: dict[str, Any] | None) -> str | None:
+        """The clean text archived `where` the catalogue says, its SHA-256 checked; None when
+        there is none (yet) or it does not read back as catalogued."""
+        if where is None:
             return None
         from warcio.archiveiterator import ArchiveIterator
 
-        file, offset, expected = row
         try:
-            with (self.warcs / Path(file).name).open("rb") as stream:
-                stream.seek(int(offset))
+            with (self.warcs / Path(where["file"]).name).open("rb") as stream:
+                stream.seek(int(where["offset"]))
                 record = next(iter(ArchiveIterator(stream)))
                 payload = record.content_stream().read()
-        except (OSError, StopIteration, ValueError):
+        except (OSError, StopIteration, ValueError, KeyError):
             return None
-        if hashlib.sha256(payload).hexdigest() != expected:
+        if hashlib.sha256(payload).hexdigest() != where.get("sha256"):
             return None
         return payload.decode("utf-8", "replace")
 
@@ -96,17 +135,20 @@ class CitationIds:
             return self.app(environ, start_response)
         bare = match.group("id").upper().replace("-", "")
         short_id = f"{bare[:4]}-{bare[4:]}"
-        found = self.lookup(short_id)
+        try:
+            found = self.lookup(short_id)
+        except (urllib.error.URLError, OSError, ValueError):
+            return _plain(start_response, "503 Service Unavailable",
+                          "The catalogue cannot be read.\n")  # fmt: skip
         if found is None:
             return _plain(start_response, "404 Not Found", "No capture has this citation id.\n")
         if match.group("text"):
-            text = self.text(short_id)
+            text = self.text(found.get("text"))
             if text is None:
                 return _plain(start_response, "404 Not Found",
                               f"Capture {short_id} has no clean text in the archive.\n")  # fmt: skip
             return _plain(start_response, "200 OK", text)
-        timestamp, url = found
-        location = f"/{self.collection}/{timestamp}/{url}"
+        location = f"/{self.collection}/{found['timestamp']}/{found['url']}"
         start_response("302 Found", [("Location", location), ("Content-Length", "0")])
         return [b""]
 
@@ -139,9 +181,6 @@ class LogForward:
         path = environ.get("PATH_INFO", "")
         if not self.api or not (path == "/log" or path.startswith("/log/")):
             return self.app(environ, start_response)
-        import urllib.error
-        import urllib.request
-
         query = environ.get("QUERY_STRING", "")
         target = self.api + path + (f"?{query}" if query else "")
         method = environ.get("REQUEST_METHOD", "GET")
@@ -203,28 +242,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--config", required=True)
-    parser.add_argument("--short-ids", required=True)
+    parser.add_argument("--api", required=True)
     parser.add_argument("--collection", required=True)
     parser.add_argument("--warcs", required=True)
     parser.add_argument("--ready-file", required=True)
-    parser.add_argument("--log-api", default="")
     args = parser.parse_args(argv)
     from gevent import monkey
 
     monkey.patch_all()  # as pywb's own `wayback` does: cooperative I/O for concurrent requests
     from gevent.pywsgi import WSGIServer
     from pywb.apps.frontendapp import FrontEndApp
+    from pywb.warcserver.warcserver import register_source
 
+    register_source(catalogue_index_source())
     os.chdir(Path(args.config).resolve().parent)
     app = ContentSecurity(
         LogForward(
             CitationIds(
                 MementoTimes(FrontEndApp(config_file=args.config)),
-                args.short_ids,
+                args.api,
                 args.collection,
                 args.warcs,
             ),
-            args.log_api,
+            args.api,
         )
     )
     server = WSGIServer((args.host, args.port), app, log=None)

@@ -1,13 +1,13 @@
-"""`stablecopy serve`: pywb replaying the data directory, its index following the catalogue.
+"""`stablecopy serve`: pywb replaying the data directory, its index the catalogue itself.
 
-This process keeps the replay index in step with the catalogue; pywb runs as a child process under
-its own Python. Replay is read-only: nothing served on its origin can change the archive.
+pywb runs as a child process under its own Python and asks this process's loopback API
+(replay/indexapi.py) for every index lookup, so nothing is built at start or polled while idle.
+Replay is read-only: nothing served on its origin can change the archive.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import time
 from dataclasses import dataclass
@@ -19,12 +19,9 @@ from sqlalchemy import Engine
 
 from stablecopy.evidence.keys import KeyFiles
 from stablecopy.layout import DataLayout
+from stablecopy.replay.apiserver import CatalogueApiServer
 from stablecopy.replay.guard import LISTENING, REPLAY_SUBDIR
-from stablecopy.replay.index import ReplayIndex
-from stablecopy.replay.logapi import LogApiServer
-from stablecopy.replay.pywb_app import CSP
-
-logger = logging.getLogger(__name__)
+from stablecopy.replay.pywb_app import CSP, INDEX_SOURCE
 
 READY_TIMEOUT = 120.0
 BANNER = "custom_banner.html"  # pywb's template for what goes into a replayed page's <head>
@@ -54,11 +51,10 @@ class ReplayServer:
         keys: KeyFiles | None = None,
     ) -> None:
         self.layout = layout
-        self.log_api = LogApiServer(engine, keys or KeyFiles(layout.root / "keys"))
+        self.api = CatalogueApiServer(engine, keys or KeyFiles(layout.root / "keys"))
         self.collection = collection
         self.python = python
         self.folder = layout.root / REPLAY_SUBDIR / collection
-        self.index = ReplayIndex(engine, self.folder)
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -66,11 +62,11 @@ class ReplayServer:
     def log_path(self) -> Path:
         return self.layout.log_dir / f"replay-{self.collection}.log"
 
-    def _write_config(self) -> Path:
+    def _write_config(self, api: str) -> Path:
         config = {
             "collections": {
                 self.collection: {
-                    "index_paths": str(self.index.index_dir),
+                    "index": f"{INDEX_SOURCE}{api}/index",
                     "archive_paths": str(self.layout.warc_dir) + "/",
                 }
             },
@@ -95,20 +91,20 @@ class ReplayServer:
         return path
 
     def start(self, host: str, port: int) -> Address:
-        """Build the index, start pywb, and wait until it listens."""
+        """Start the catalogue's API and pywb, and wait until pywb listens."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.layout.log_dir.mkdir(parents=True, exist_ok=True)
-        self.index.refresh()
-        config = self._write_config()
+        api = self.api.start()
+        config = self._write_config(api)
         ready = self.folder / LISTENING
         ready.unlink(missing_ok=True)
         self._log = self.log_path.open("ab")
         with as_file(files("stablecopy.replay").joinpath("pywb_app.py")) as script:
             command = [
                 self.python, str(script), "--host", host, "--port", str(port),
-                "--config", str(config), "--short-ids", str(self.index.short_ids),
+                "--config", str(config), "--api", api,
                 "--collection", self.collection, "--ready-file", str(ready),
-                "--warcs", str(self.layout.warc_dir), "--log-api", self.log_api.start(),
+                "--warcs", str(self.layout.warc_dir),
             ]  # fmt: skip
             self.process = subprocess.Popen(
                 command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -124,22 +120,16 @@ class ReplayServer:
         bound_host, bound_port = ready.read_text("utf-8").split()[:2]
         return Address(bound_host, int(bound_port))
 
-    def follow(self, interval: float = 2.0) -> None:
-        """Keep the index in step with the catalogue until pywb stops."""
+    def follow(self) -> None:
+        """Wait until pywb stops (nothing to keep in step: the index is the catalogue)."""
         assert self.process is not None
-        while True:
-            try:
-                self.process.wait(timeout=interval)
-            except subprocess.TimeoutExpired:
-                if self.index.refresh():
-                    logger.info("replay index refreshed: up to capture %s", self.index.highest)
-                continue
-            raise ReplayError(f"pywb stopped: {self._log_tail()}")
+        self.process.wait()
+        raise ReplayError(f"pywb stopped: {self._log_tail()}")
 
     def stop(self) -> None:
         (self.folder / LISTENING).unlink(missing_ok=True)
-        if self.log_api.thread.is_alive():
-            self.log_api.stop()
+        if self.api.thread.is_alive():
+            self.api.stop()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
