@@ -1,12 +1,14 @@
 """The catalogue-scale round: replay, selective export and verify over catalogues grown to millions.
 
 A real crawl's catalogue is grown by copying its capture rows (each copy under a host of its own,
-`copy-K.example`, a day earlier per copy; the records they point at are the crawl's, so they still
-resolve) to two sizes an order of magnitude apart. At each size it times `serve` from start to its
-first answer (building the index, then again over the index it kept), its idle CPU, how long a new
-capture takes to replay, `export --wacz --url-prefix` and `export --jsonl --since` of a selection
-whose size does not grow, `verify --url`, and a one-page crawl (its repair at start included).
-Reported as a table with the growth ratio from the smaller to the larger size.
+`copy-K.example`, a day earlier per copy) to two sizes an order of magnitude apart. Each copy has
+WARC files of its own: hard links to the crawl's files under names of their own, catalogued as
+closed files, so the records still resolve and the number of files grows with the catalogue as it
+does in an archive. At each size it times `serve` from start to its first answer (twice), its
+idle CPU, how long a new capture takes to replay, `export --wacz --url-prefix` and
+`export --jsonl --since` of a selection whose size does not grow, `verify --url`, and a one-page
+crawl (its repair at start included). Reported as a table with the growth ratio from the smaller
+to the larger size.
 """
 
 from __future__ import annotations
@@ -43,8 +45,17 @@ class Point:
     idle_core_share: float = 0.0
 
 
+FILE_COLUMNS = "crawl_id, size, sha256, records, opened_at, closed_at"
+
+
+def _copied_file(copy: int) -> str:
+    """SQL for a base row's WARC path under copy `copy`'s own name (a hard link beside it)."""
+    return f"replace(warc_file, 'warcs/', 'warcs/copy-{copy}-')"
+
+
 def _copy_sql(host: str, copy: int) -> str:
-    """The base rows again, under http://copy-N.example, `copy` days earlier, with new ids."""
+    """The base rows again, under http://copy-N.example, `copy` days earlier, with new ids, in
+    the copy's own WARC files."""
     new_host = f"copy-{copy}.example"
     return (
         f"INSERT INTO captures ({COLUMNS}) SELECT crawl_id, "
@@ -53,15 +64,38 @@ def _copy_sql(host: str, copy: int) -> str:
         "method, status, content_type, "
         f"strftime('%Y-%m-%d %H:%M:%S', fetched_at, '-{copy} days') || substr(fetched_at, 20), "
         "record_type, payload_sha256, payload_digest, block_digest, payload_length, truncated, "
-        "ip_address, redirect_to, warc_file, warc_offset, warc_length, "
+        f"ip_address, redirect_to, {_copied_file(copy)}, warc_offset, warc_length, "
         f"record_id || '-{copy}', request_record_id || '-{copy}', request_offset, "
         "request_length, NULL, revisit_profile, NULL, etag, last_modified "
         f"FROM captures WHERE id <= :base AND url LIKE 'http://{host}/%'"
     )
 
 
-def grow(source: Path, target: Path, host: str, size: int) -> int:
-    """A copy of the data directory `source` whose catalogue holds about `size` captures."""
+def _link_files(db: sqlite3.Connection, data: Path, copy: int) -> int:
+    """Copy `copy`'s WARC files: a hard link to each base file the copied rows point at, and its
+    closed-file row; how many."""
+    paths = [row[0] for row in db.execute("SELECT path FROM warc_files WHERE id <= :base_file",
+                                          {"base_file": _base_file(db)})]  # fmt: skip
+    for path in paths:
+        source = data / path
+        os.link(source, source.with_name(f"copy-{copy}-{source.name}"))
+    db.execute(
+        f"INSERT INTO warc_files (path, {FILE_COLUMNS}) SELECT "
+        f"replace(path, 'warcs/', 'warcs/copy-{copy}-'), {FILE_COLUMNS} "
+        "FROM warc_files WHERE id <= :base_file",
+        {"base_file": _base_file(db)},
+    )
+    return len(paths)
+
+
+def _base_file(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT max(id) FROM warc_files WHERE path NOT LIKE 'warcs/copy-%'").fetchone()
+    return int(row[0] or 0)
+
+
+def grow(source: Path, target: Path, host: str, size: int) -> tuple[int, int]:
+    """A copy of the data directory `source` whose catalogue holds about `size` captures: the
+    number of captures and of WARC files it holds."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("replay", "logs"))
     with sqlite3.connect(target / "stablecopy.db") as db:
@@ -69,9 +103,11 @@ def grow(source: Path, target: Path, host: str, size: int) -> int:
         copy = 0
         while int(db.execute("SELECT count(*) FROM captures").fetchone()[0]) < size:
             copy += 1
+            _link_files(db, target, copy)
             db.execute(_copy_sql(host, copy), {"base": base})
             db.commit()
-        return int(db.execute("SELECT count(*) FROM captures").fetchone()[0])
+        captures = int(db.execute("SELECT count(*) FROM captures").fetchone()[0])
+        return captures, int(db.execute("SELECT count(*) FROM warc_files").fetchone()[0])
 
 
 def _tree_cpu(pid: int) -> float:
@@ -142,7 +178,7 @@ def measure(data: Path, work: Path, size: int, probe: tuple[str, str], host: str
     stamp, url = probe
     serving = Serving(data, work / f"serve-{size}.log")
     _wait(_replay_url(serving.base, stamp, url))
-    point.seconds["serve, first start (index built)"] = time.perf_counter() - serving.started
+    point.seconds["serve, start to first answer"] = time.perf_counter() - serving.started
     cpu = _tree_cpu(serving.process.pid)
     time.sleep(IDLE_SECONDS)
     point.idle_core_share = (_tree_cpu(serving.process.pid) - cpu) / IDLE_SECONDS
@@ -163,7 +199,7 @@ def measure(data: Path, work: Path, size: int, probe: tuple[str, str], host: str
     serving.close()
     again = Serving(data, work / f"serve-again-{size}.log")
     _wait(_replay_url(again.base, stamp, url))
-    point.seconds["serve, restarted (index kept)"] = time.perf_counter() - again.started
+    point.seconds["serve, started again"] = time.perf_counter() - again.started
     again.close()
     commands = {
         "export --wacz --url-prefix": [
@@ -200,8 +236,8 @@ def catalogue_round(crawled: Path, work: Path, host: str, sizes: list[int]) -> l
     points = []
     for size in sizes:
         data = work / f"catalogue-{size}"
-        count = grow(crawled, data, host, size)
-        print(f"  catalogue of {count} captures", flush=True)
+        count, warcs = grow(crawled, data, host, size)
+        print(f"  catalogue of {count} captures in {warcs} WARC files", flush=True)
         point = measure(data, work, count, (stamp, url), host)
         print(f"  {point}", flush=True)
         points.append(point)

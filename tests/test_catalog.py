@@ -229,11 +229,6 @@ PLANNED: dict[str, tuple[str, str | dict[str, str]]] = {
         ),
         "ix_captures_url_key_fetched_at",
     ),
-    "the newest capture (the replay index's high-water mark)": (
-        "SELECT max(id) FROM captures",
-        # SQLite reads the last rowid ("SEARCH", never "SCAN"); PostgreSQL the primary key's end.
-        {"sqlite": "SEARCH captures", "postgresql": "pk_captures"},
-    ),
     "latest capture of a URL": (
         (
             "SELECT id FROM captures WHERE url_key = 'com,example)/a' AND url = 'https://example.com/a'"
@@ -261,6 +256,17 @@ PLANNED: dict[str, tuple[str, str | dict[str, str]]] = {
             " ORDER BY fetched_at DESC LIMIT 1"
         ),
         "ix_captures_payload_sha256_responses",
+    ),
+    "clean texts in a WARC file (verify, repair)": (
+        "SELECT metadata_record_id FROM extractions WHERE metadata_file = 'warcs/a.warc.gz'",
+        "ix_extractions_metadata_file",
+    ),
+    "clean-text records in a WARC file, counted no further than a selection (export --wacz)": (
+        (
+            "SELECT count(*) FROM (SELECT 1 FROM extractions"
+            " WHERE conversion_file = 'warcs/a.warc.gz' LIMIT 43) AS counted"
+        ),
+        "ix_extractions_conversion_file",
     ),
     "failed fetches of a URL": (
         "SELECT id FROM fetch_failures WHERE url = 'https://example.com/a'",

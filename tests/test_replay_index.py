@@ -106,9 +106,9 @@ def test_every_index_question_is_a_range_of_an_index_never_a_scan_or_a_sort(
     key = url_key(site.url("/"))
     event.listen(engine, "before_cursor_execute", listen)
     with Session(engine) as session:
-        exact = captures_in_range(session, key, f"{key}!", 100)
-        nearest = captures_in_range(session, key, f"{key}!", 1, exact[0].fetched_at)
-        ranged = captures_in_range(session, key, "~", 5)
+        exact = list(captures_in_range(session, key, f"{key}!", 100))
+        nearest = list(captures_in_range(session, key, f"{key}!", 1, exact[0].fetched_at))
+        ranged = list(captures_in_range(session, key, "~", 5))
         short = exact[0].short_id
         assert short is not None
         found = cited(session, short)

@@ -6,6 +6,7 @@ The server runs as a real process (pywb in its own virtualenv); the tests talk H
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import sys
 import time
@@ -130,6 +131,20 @@ def test_a_new_capture_replays_as_soon_as_it_is_catalogued(
     text = fetch(replay.url(f"/archive/text/{newest['short_id']}"))
     assert text.status == 200
     assert "Iran-Backed" in text.read().decode("utf-8")
+
+
+def test_a_prefix_query_lists_what_is_under_it_in_key_order(
+    replay: Served, site: SiteServer
+) -> None:
+    root = site.url("/")
+    listed = fetch(replay.url(f"/archive/cdx?url={root}*&output=json")).read().decode()
+    lines = [json.loads(line) for line in listed.splitlines()]
+    assert replay.article in {line["url"] for line in lines}
+    assert all(line["url"].startswith(root) for line in lines)
+    keys = [(line["urlkey"], line["timestamp"]) for line in lines]
+    assert keys == sorted(keys)
+    limited = fetch(replay.url(f"/archive/cdx?url={root}*&output=json&limit=2")).read().decode()
+    assert [json.loads(line) for line in limited.splitlines()] == lines[:2]
 
 
 def test_a_python_without_pywb_is_refused(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, literal, select, union
 from sqlalchemy.orm import Session
 
 from stablecopy.catalog.models import Capture, Extraction, WarcFile
@@ -80,11 +80,15 @@ def text_record_ids_in(session: Session, warc_file: str) -> set[str]:
     return set(session.scalars(query))
 
 
-def records_catalogued_in(session: Session, warc_file: str) -> int:
+def records_catalogued_in(session: Session, warc_file: str, at_most: int) -> int:
     """How many records the catalogue places in `warc_file` (responses and revisits, requests,
-    clean texts): four counts along indexes, never the rows themselves."""
-    captures = select(func.count()).where(Capture.warc_file == warc_file)
+    clean texts), counted along indexes and no further than `at_most` + 1 of each kind: whether a
+    file holds more than a selection takes is answered in time proportional to the selection."""
+    captures = select(literal(1)).where(Capture.warc_file == warc_file)
     requests = captures.where(Capture.request_offset.is_not(None))
-    conversions = select(func.count()).where(Extraction.conversion_file == warc_file)
-    metadata = select(func.count()).where(Extraction.metadata_file == warc_file)
-    return sum(int(session.scalar(q) or 0) for q in (captures, requests, conversions, metadata))
+    conversions = select(literal(1)).where(Extraction.conversion_file == warc_file)
+    metadata = select(literal(1)).where(Extraction.metadata_file == warc_file)
+    return sum(
+        int(session.scalar(select(func.count()).select_from(q.limit(at_most + 1).subquery())) or 0)
+        for q in (captures, requests, conversions, metadata)
+    )

@@ -224,11 +224,11 @@ class Extraction(Base):
     extractor_version: Mapped[str] = mapped_column(String(64))
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     conversion_record_id: Mapped[str | None] = mapped_column(String(RECORD_ID))
-    conversion_file: Mapped[str | None] = mapped_column(Text)
+    conversion_file: Mapped[str | None] = mapped_column(Text, index=True)
     conversion_offset: Mapped[int | None] = mapped_column(BigInteger)
     conversion_length: Mapped[int | None] = mapped_column(BigInteger)
     metadata_record_id: Mapped[str] = mapped_column(String(RECORD_ID))
-    metadata_file: Mapped[str | None] = mapped_column(Text)
+    metadata_file: Mapped[str | None] = mapped_column(Text, index=True)
     metadata_offset: Mapped[int | None] = mapped_column(BigInteger)
     metadata_length: Mapped[int | None] = mapped_column(BigInteger)
 

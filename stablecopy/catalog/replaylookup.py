@@ -7,6 +7,7 @@ depends on what it returns, never on the size of the catalogue.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,8 +45,8 @@ def _captures(where: ColumnElement[bool]) -> Select[Capture]:
 
 def captures_in_range(
     session: Session, low: str, high: str, limit: int, closest: datetime | None = None
-) -> list[Capture]:
-    """The captures whose SURT keys are in [low, high), in key and time order: the first `limit`,
+) -> Iterator[Capture]:
+    """The captures whose SURT keys are in [low, high), in key and time order, streamed: the first `limit`,
     or, given `closest` (a second, as Wayback timestamps name it), the `limit` nearest it on each
     side (which hold the `limit` nearest; every capture within that second is at distance 0)."""
     inside = _in_range(low, high)
@@ -54,7 +55,8 @@ def captures_in_range(
         if session.get_bind().dialect.name == "postgresql":
             key = key.collate("C")  # type: ignore[assignment]
         query = _captures(inside).order_by(key, Capture.fetched_at).limit(limit)
-        return list(session.scalars(query.execution_options(yield_per=ROWS_PER_FETCH)))
+        yield from session.scalars(query.execution_options(yield_per=ROWS_PER_FETCH))
+        return
     second_after = closest.replace(microsecond=0) + timedelta(seconds=1)
     before = (
         _captures(inside & (Capture.fetched_at < second_after))
@@ -62,10 +64,12 @@ def captures_in_range(
         .limit(limit)
     )
     after = (
-        _captures(inside & (Capture.fetched_at >= second_after)).order_by(Capture.fetched_at).limit(limit)
+        _captures(inside & (Capture.fetched_at >= second_after))
+        .order_by(Capture.fetched_at)
+        .limit(limit)
     )
     found = [*session.scalars(before), *session.scalars(after)]
-    return sorted(found, key=lambda capture: (capture.url_key, capture.fetched_at))
+    yield from sorted(found, key=lambda capture: (capture.url_key, capture.fetched_at))
 
 
 def cited(session: Session, reference: str) -> Cited | None:

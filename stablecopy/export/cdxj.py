@@ -48,22 +48,29 @@ def cdxj_line(capture: Capture, citation: bool = False) -> str:
     return f"{capture.url_key} {stamp} {json.dumps(fields)}"
 
 
-def write_cdxj(captures: Iterable[Capture], out: IO[str], citations: bool = False) -> int:
-    """Write the lines of captures in SURT key and time order (see queries.captures_by_key).
-    Captures of one URL within the same second share key and 14-digit timestamp; their lines
-    are sorted bytewise among themselves, as a sorted CDXJ file (and cdxj-indexer) has them."""
-    count = 0
+def cdxj_lines(captures: Iterable[Capture], citations: bool = False) -> Iterator[str]:
+    """The lines of captures given in SURT key and time order (see queries.captures_by_key), as
+    they are read. Captures of one URL within the same second share key and 14-digit timestamp;
+    their lines are sorted bytewise among themselves, as a sorted CDXJ file (and cdxj-indexer)
+    has them."""
     prefix = ""
     tied: list[str] = []
     for capture in captures:
         line = cdxj_line(capture, citations)
         head = line[: line.index(" {")]
         if head != prefix:
-            out.writelines(f"{tie}\n" for tie in sorted(tied))
+            yield from sorted(tied)
             prefix, tied = head, []
         tied.append(line)
+    yield from sorted(tied)
+
+
+def write_cdxj(captures: Iterable[Capture], out: IO[str], citations: bool = False) -> int:
+    """Write the lines of captures given in SURT key and time order; how many."""
+    count = 0
+    for line in cdxj_lines(captures, citations):
+        out.write(f"{line}\n")
         count += 1
-    out.writelines(f"{tie}\n" for tie in sorted(tied))
     return count
 
 

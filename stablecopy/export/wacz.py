@@ -183,7 +183,7 @@ class WaczWriter:
         if not source.exists():
             raise ExportError(f"the WARC file {relative} is missing (run `stablecopy verify`)")
         chosen = list(queries.expected_records(self.session, selection, warc_file=relative))
-        every = files.records_catalogued_in(self.session, relative)
+        every = files.records_catalogued_in(self.session, relative, at_most=len(chosen))
         closed = files.closed_file(self.session, relative)
         if len(chosen) == every and all(r.length for r in chosen):
             if closed is not None:  # checked against its SHA-256 as it is packed (_add)

@@ -9,10 +9,10 @@ capture replays as soon as its transaction commits.
 
 from __future__ import annotations
 
-import io
+import itertools
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from warcio.timeutils import timestamp_to_datetime
 
 from stablecopy.catalog.replaylookup import captures_in_range, cited
-from stablecopy.export.cdxj import write_cdxj
+from stablecopy.export.cdxj import cdxj_lines
 from stablecopy.labels import timestamp14
 
 logger = logging.getLogger(__name__)
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 MAX_LINES = 100_000  # pywb's own default limit of a CDX query
+LINES_PER_CHUNK = 1000
 
 
 def _moment(stamp: str) -> datetime:
@@ -52,11 +53,12 @@ class IndexApi:
         path = environ.get("PATH_INFO", "")
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         try:
-            with Session(self.engine) as session:
-                if path == "/index":
-                    return self._index(session, query, start_response)
-                if path.startswith("/citation/"):
-                    return self._citation(session, path.removeprefix("/citation/"), start_response)
+            if path == "/index":
+                return self._index(query, start_response)
+            if path.startswith("/citation/"):
+                with Session(self.engine) as session:
+                    reference = path.removeprefix("/citation/")
+                    return self._citation(session, reference, start_response)
         except (ValueError, KeyError) as exc:
             return _send(start_response, "400 Bad Request", "text/plain", str(exc).encode())
         except SQLAlchemyError as exc:
@@ -65,15 +67,23 @@ class IndexApi:
                          b"the catalogue cannot be read")  # fmt: skip
         return _send(start_response, "404 Not Found", "text/plain", b"no such thing")
 
-    def _index(
-        self, session: Session, query: dict[str, str], start_response: StartResponse
-    ) -> list[bytes]:
+    def _index(self, query: dict[str, str], start_response: StartResponse) -> Iterable[bytes]:
+        """The lines, streamed in chunks (a prefix query may be long): the first chunk is read
+        before answering, so a catalogue that cannot be read is a 503, not a cut-off 200."""
+        low, high = query["key"], query["end_key"]
         limit = min(int(query.get("limit", MAX_LINES)), MAX_LINES)
         closest = _moment(query["closest"]) if query.get("closest") else None
-        captures = captures_in_range(session, query["key"], query["end_key"], limit, closest)
-        lines = io.StringIO()
-        write_cdxj(captures, lines, citations=True)
-        return _send(start_response, "200 OK", "text/x-cdxj", lines.getvalue().encode())
+        chunks = self._chunks(low, high, limit, closest)
+        first = next(chunks, b"")
+        start_response("200 OK", [("Content-Type", "text/x-cdxj")])
+        return itertools.chain([first], chunks)
+
+    def _chunks(self, low: str, high: str, limit: int, closest: datetime | None) -> Iterator[bytes]:
+        with Session(self.engine) as session:
+            captures = captures_in_range(session, low, high, limit, closest)
+            lines = cdxj_lines(captures, citations=True)
+            while batch := list(itertools.islice(lines, LINES_PER_CHUNK)):
+                yield "".join(f"{line}\n" for line in batch).encode("utf-8")
 
     def _citation(
         self, session: Session, reference: str, start_response: StartResponse

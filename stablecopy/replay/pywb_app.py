@@ -21,7 +21,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ CSP = (
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 INDEX_SOURCE = "stablecopy+"  # then the API's /index URL: pywb's index source for a collection
 API_TIMEOUT = 60.0
+CLOSEST_LIMIT = 100  # captures on each side of a memento's time (pywb's RemoteIndexSource: 100)
 
 
 def _ask(url: str) -> bytes | None:
@@ -67,11 +68,19 @@ def catalogue_index_source() -> type:
 
         def load_index(self, params: dict[str, Any]) -> Iterable[Any]:
             asked = {"key": params["key"], "end_key": params["end_key"]}
-            for name in ("closest", "limit"):
-                if params.get(name):
-                    asked[name] = params[name]
-            body = _ask(f"{self.api}?{urllib.parse.urlencode(asked)}") or b""
-            return (CDXObject(line) for line in body.splitlines() if line)
+            if params.get("closest"):  # a memento: the nearest captures, as pywb's remote
+                asked["closest"] = params["closest"]  # CDX source asks (pywb sorts them)
+                asked["limit"] = params.get("limit") or CLOSEST_LIMIT
+            elif params.get("limit"):
+                asked["limit"] = params["limit"]
+            return self._lines(f"{self.api}?{urllib.parse.urlencode(asked)}")
+
+        def _lines(self, url: str) -> Iterator[Any]:
+            """Read as pywb consumes them: a long answer is never held whole."""
+            with urllib.request.urlopen(url, timeout=API_TIMEOUT) as answer:
+                for line in answer:
+                    if line.strip():
+                        yield CDXObject(line.rstrip(b"\r\n"))
 
         @classmethod
         def init_from_string(cls, value: str) -> Any:
