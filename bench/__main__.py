@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.catalogue import Point, catalogue_round, catalogue_table
+from bench.consent import consent_round
 from bench.measure import become_subreaper, run
 from bench.report import Sample, Series, Target, chart, markdown, write_json
 from bench.requisites import requisites_round, requisites_table
@@ -137,6 +138,11 @@ def main() -> int:
     parser.add_argument(
         "--only-requisites", action="store_true", help="run the page-requisites round alone"
     )
+    parser.add_argument(
+        "--only-consent",
+        action="store_true",
+        help="run the consent round alone (consent corpus and extraction benchmark)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
     become_subreaper()
@@ -148,6 +154,11 @@ def main() -> int:
     print(f"bench: {args.articles} articles, {args.rounds} rounds, work in {work}", flush=True)
     if args.only_catalogue:
         return _catalogue_only(args, work)
+    if args.only_consent:
+        table = "\n".join(consent_round())
+        print("\n" + table)
+        (args.out / "consent-latest.md").write_text(table + "\n")
+        return 0
     if args.only_requisites:
         try:
             lines = requisites_table(requisites_round(work, args.requisite_pages, args.rounds))
@@ -183,6 +194,8 @@ def main() -> int:
                 requisites = requisites_table(runs)
             print("extraction alone", flush=True)
             extraction = extraction_ms(site)
+            print("consent: corpus and extraction benchmark", flush=True)
+            consent = consent_round()
             scaling = []
             if args.workers:
                 print("scaling: one shared crawl (Redis frontier) by N workers", flush=True)
@@ -238,6 +251,7 @@ def main() -> int:
     if at_scale:
         extra += ["", *catalogue_table(at_scale)]
         targets += _scale_targets(at_scale)
+    extra += ["", *consent]
     if scaling:
         extra += [
             "",

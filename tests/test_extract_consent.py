@@ -40,7 +40,7 @@ def test_easylist_syntax_is_read_and_unsupported_rules_are_skipped(tmp_path: Pat
         '<html><body><div class="generic-banner">A</div><div class="site-banner">B</div>'
         "<p>Kept</p></body></html>"
     )
-    assert remove_banners(root, rules, "www.news.example") == 2
+    assert len(remove_banners(root, rules, "www.news.example")) == 2
     assert text_of(root) == "Kept"
 
 
@@ -60,7 +60,7 @@ def test_page_body_main_and_article_are_never_removed() -> None:
         '<div class="cookie-consent-wrapper"><article><p>Another story.</p></article></div>'
         "</body></html>"
     )
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
     assert text_of(root) == "The story. Another story."
 
 
@@ -69,7 +69,7 @@ def test_loose_selectors_never_take_most_of_the_page() -> None:
     root = tree(
         f'<html><body><div class="cookie-consent-article"><p>{story}</p></div></body></html>'
     )
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
 
 
 def test_banner_phrases_remove_the_banner_and_its_buttons_only() -> None:
@@ -79,7 +79,7 @@ def test_banner_phrases_remove_the_banner_and_its_buttons_only() -> None:
         "<button>Alle akzeptieren</button></div>"
         "<p>Second paragraph of the news.</p></div></body></html>"
     )
-    assert remove_banners(root, load_rules()) == 1
+    assert len(remove_banners(root, load_rules())) == 1
     assert text_of(root) == "First paragraph of the news. Second paragraph of the news."
 
 
@@ -89,7 +89,7 @@ def test_articles_that_quote_a_banner_keep_the_quote() -> None:
         "tracking and consent."
     )
     root = tree(f"<html><body><article><p>{sentence}</p></article></body></html>")
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
     assert text_of(root) == sentence
 
 
@@ -97,7 +97,7 @@ def test_phrase_without_a_banner_word_is_left_alone() -> None:
     root = tree(
         "<html><body><p>By using satellite images, researchers found the camp.</p></body></html>"
     )
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
 
 
 SELECTORS = (
@@ -158,14 +158,14 @@ def test_a_paragraph_that_opens_like_a_banner_stays_in_its_article(language: str
     paragraphs = [RUNNING, TRAPS[language], RUNNING.replace("court", "panel")]
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     root = tree(f"<html><body><article>{body}</article></body></html>")
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
     assert text_of(root) == " ".join(paragraphs)
 
 
 def test_a_paragraph_that_opens_like_a_banner_stays_even_without_an_article_tag() -> None:
     body = "".join(f"<p>{p}</p>" for p in (RUNNING, TRAPS["en"], RUNNING))
     root = tree(f"<html><body><div class='content'>{body}</div></body></html>")
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
 
 
 def test_a_section_a_loose_rule_names_inside_an_article_stays() -> None:
@@ -175,7 +175,7 @@ def test_a_section_a_loose_rule_names_inside_an_article_stays() -> None:
         f'<section class="cookie-consent-recipe"><h2>Method</h2><p>{recipe}</p></section>'
         f"<p>{RUNNING}</p></article></body></html>"
     )
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
     assert "Cream the butter" in text_of(root)
 
 
@@ -188,7 +188,7 @@ def test_a_post_a_loose_rule_names_is_not_taken_for_a_banner() -> None:
         f'<html><body><div class="cookie-banner-explainer"><h1>Explainer</h1><p>{post}</p>'
         "</div><footer><p>About us</p></footer></body></html>"
     )
-    assert remove_banners(root, load_rules()) == 0
+    assert len(remove_banners(root, load_rules())) == 0
 
 
 def test_a_banner_inside_an_article_still_goes_with_its_buttons() -> None:
@@ -199,5 +199,5 @@ def test_a_banner_inside_an_article_still_goes_with_its_buttons() -> None:
     root = tree(
         f"<html><body><article><p>{RUNNING}</p>{banner}<p>{RUNNING}</p></article></body></html>"
     )
-    assert remove_banners(root, load_rules()) == 1
+    assert len(remove_banners(root, load_rules())) == 1
     assert text_of(root) == f"{RUNNING} {RUNNING}"

@@ -124,6 +124,7 @@ def extraction_fields(
         ("extraction-status", str(result.status)),
         ("extraction-error", result.error or ""),
         ("removed-consent-elements", str(result.removed_consent_elements)),
+        *(("removed-consent-element", removal) for removal in result.consent_removals),
         ("title", result.title or ""),
         ("author", result.author or ""),
         ("published", result.published or ""),

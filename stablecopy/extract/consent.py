@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 BUNDLED_SELECTORS = "consent-selectors.txt"
 BUNDLED_PHRASES = "consent-phrases.txt"
 BUNDLED_WORDS = "consent-words.txt"
+BUNDLED_CONTROLS = "consent-controls.txt"
 
 # Elements never removed, whatever a rule says: the page itself and its main content.
 _PROTECTED_TAGS = {"html", "head", "body", "main", "article"}
@@ -81,10 +82,12 @@ _PLACED = etree.XPath(
     " or contains(translate(@style, 'FIXEDSTICKY', 'fixedsticky'), 'fixed')"
     " or contains(translate(@style, 'FIXEDSTICKY', 'fixedsticky'), 'sticky')]"
 )
-_NAME_HINTS = re.compile(
-    r"banner|consent|cookie|gdpr|dsgvo|rgpd|lgpd|privacy|notice|modal|popup|overlay|cmp|tracking",
-    re.IGNORECASE,
-)
+_HINT_TOKENS = ("banner", "consent", "cookie", "gdpr", "dsgvo", "rgpd", "lgpd", "privacy",
+                "notice", "modal", "popup", "overlay", "cmp", "tracking")  # fmt: skip
+_NAME_HINTS = re.compile("|".join(_HINT_TOKENS), re.IGNORECASE)
+# Names an extractor takes for a banner's whatever the element holds (trafilatura discards them).
+_MASKING_TOKENS = ("cookie", "consent", "permission", "modal-content")
+_BANNER_NAMES = re.compile("|".join(_MASKING_TOKENS), re.IGNORECASE)
 _POLICY_LINK = etree.XPath(
     "boolean(.//a[contains(translate(@href, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
     " 'abcdefghijklmnopqrstuvwxyz'), 'privacy') or contains(@href, 'cookie')"
@@ -100,6 +103,46 @@ _BUTTONS = etree.XPath(
 _LINK_LABELS = etree.XPath("count(.//a[string-length(normalize-space(.)) <= 30])")
 _CHROME_TAGS = {"header", "nav", "footer", "form", "ul", "ol", "table"}
 _CONTROLS_TEXT = 80  # a block of a banner's buttons and links: "Accept", "Learn more", "Settings"
+# What structure never takes for a banner: the page, its chrome, controls (a consent form may be).
+_NOT_BANNERS = (_PROTECTED_TAGS | _CHROME_TAGS | _CONTROL_TAGS) - {"form"}
+# A banner's controls, and how long a label is (longer is a sentence, not a button).
+_CONTROL_ELEMENTS = etree.XPath(
+    "descendant-or-self::*[self::button or self::a or @role='button'"
+    " or self::input[@type='button' or @type='submit']]"
+)
+_ALL_CONTROLS = etree.XPath(
+    "//button | //a | //*[@role='button'] | //input[@type='button' or @type='submit']"
+)
+_CONTROL_LABEL = 40
+_CONTROL_CLIMB = 6  # levels from a consent control up to the banner holding it
+# Structural evidence that an element is a consent banner, and its weight. An element about
+# cookies, consent or tracking (the lexicon), 24-1,500 characters long, with controls of its own,
+# is a banner when its evidence weighs BANNER_SCORE or more; then the guards decide (_guarded).
+# Weights and threshold are those that separate the consent corpus's banners from its trap
+# articles with room on both sides (bench/consent.py prints every page's scores).
+_WEIGHTS = {
+    "placed": 2,  # a dialog, alertdialog, aria-modal, or fixed/sticky (inline or page CSS)
+    "consent-control": 2,  # a control saying accept / reject / settings (consent-controls.txt)
+    "consent-choices": 1,  # two or more such controls saying different things
+    "control": 1,  # other controls only: buttons, or two short links
+    "compact": 1,  # at most _COMPACT characters: a notice, not a story
+    "named": 1,  # an id or class like a banner's (banner, consent, cookie, gdpr, notice, ...)
+    "policy-link": 1,  # a link to a privacy or cookie policy
+    "outside-article": 1,  # outside the page's article, where the page names one
+    "cookies-and-consent": 1,  # two different lexicon words (cookies and consent, tracking...)
+}
+BANNER_SCORE = 4
+_COMPACT = 600
+_RAW_SLACK = 8  # raw text (indentation and all) this many times a limit is past it for sure
+_ARTICLE_PROSE = 3  # paragraphs of running text (_RUNNING_TEXT characters) that make an article
+_LONG_PROSE = etree.XPath(
+    "count(descendant-or-self::*[self::p or self::li or self::blockquote]"
+    f"[string-length(normalize-space(.)) >= {_RUNNING_TEXT}])"
+)
+# `selector { ... position: fixed|sticky ... }` in the page's own <style> blocks.
+_STYLE_TEXT = etree.XPath("//style/text()")
+_FIXED = re.compile(r"position\s*:\s*(?:fixed|sticky)", re.IGNORECASE)
+_SELECTOR_NAMES = re.compile(r"([.#])(-?[_a-zA-Z][\w-]*)")
 
 
 @dataclass(frozen=True)
@@ -114,6 +157,21 @@ class ConsentRules:
     phrases: re.Pattern[str] | None
     site_selectors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """One element removed, for the metadata record: what it was, which rule found it, its
+    structural score (when structure found it) and how many characters of text it held."""
+
+    what: str
+    rule: str
+    characters: int
+    score: int | None = None
+
+    def describe(self) -> str:
+        score = f" score={self.score}" if self.score is not None else ""
+        return f"{self.what} rule={self.rule}{score} chars={self.characters}"
 
 
 def _read_sources(extra: Iterable[str], bundled: str) -> list[tuple[str, str]]:
@@ -260,6 +318,36 @@ def _normalised_text(element: HtmlElement) -> str:
     return " ".join(element.text_content().split())
 
 
+_NOT_PROSE = {"a", "button", "script", "style", "noscript", "select", "option", "template"}
+
+
+def _prose(element: HtmlElement) -> str:
+    """The element's own statement: its text outside links, buttons and scripts (a footer's
+    "Cookie policy · Privacy options" links say nothing; a banner says something)."""
+    parts: list[str] = []
+
+    def walk(node: HtmlElement) -> None:
+        parts.append(node.text or "")
+        for child in node:
+            tag = child.tag.lower() if isinstance(child.tag, str) else ""
+            if tag and tag not in _NOT_PROSE and child.get("role") != "button":
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(element)
+    return " ".join(" ".join(parts).split())
+
+
+def _short_text(element: HtmlElement, limit: int) -> str | None:
+    """The element's normalised text when it may be at most `limit` characters long, else None
+    (a wrapper of the whole page is not normalised only to be found too long)."""
+    raw = element.text_content()
+    if len(raw) > _RAW_SLACK * limit:
+        return None
+    text = " ".join(raw.split())
+    return text if len(text) <= limit else None
+
+
 def _matched_by_names(
     named: list[HtmlElement], rules: ConsentRules
 ) -> tuple[list[HtmlElement], list[HtmlElement]]:
@@ -333,6 +421,8 @@ def _banner_envelope(start: HtmlElement) -> HtmlElement:
             break
         if len(_normalised_text(parent)) > _MAX_BANNER_TEXT:
             break
+        if _LONG_PROSE(parent) >= _ARTICLE_PROSE:
+            break  # paragraphs of running text beside it: the article, not the banner
         current, parent = parent, parent.getparent()
     return current
 
@@ -412,62 +502,279 @@ def _guarded(
     return kept
 
 
+def _lexicon(name: str) -> list[str]:
+    """The stems of a lexicon file (rules/NAME): the part of each line before `#`."""
+    text = files("stablecopy.extract").joinpath("rules").joinpath(name).read_text("utf-8")
+    return [stem for line in text.splitlines() if (stem := line.split("#", 1)[0].strip())]
+
+
 @cache
 def consent_words() -> re.Pattern[str]:
     """The consent lexicon (rules/consent-words.txt): cookies, consent and tracking, in many
     languages, as one case-insensitive pattern."""
-    text = files("stablecopy.extract").joinpath("rules").joinpath(BUNDLED_WORDS).read_text("utf-8")
-    stems = []
-    for line in text.splitlines():
-        stem = line.split("#", 1)[0].strip()
-        if stem:
-            stems.append(re.escape(stem))
-    return re.compile("|".join(stems), re.IGNORECASE)
+    return re.compile("|".join(re.escape(stem) for stem in _lexicon(BUNDLED_WORDS)), re.IGNORECASE)
 
 
-def _matched_by_structure(tree: HtmlElement, named: list[HtmlElement]) -> list[HtmlElement]:
-    """Banners no rule names, found by what any consent dialog is: short, about cookies, consent
-    or tracking (in any language the lexicon has), with its own controls, and either placed as
-    a dialog or a fixed bar, or named like one, or linking to a privacy or cookie policy. Each
-    match then passes the guards like any other (_guarded)."""
-    words = consent_words()
-    candidates = {id(e): e for e in _PLACED(tree)}
-    hinted = set()
-    for element in named:
-        if _NAME_HINTS.search(f"{element.get('id') or ''} {element.get('class') or ''}"):
-            candidates.setdefault(id(element), element)
-            hinted.add(id(element))
+def _spaced(stem: str) -> bool:
+    """Whether the stem's script separates words with spaces (not CJK, kana, Hangul or Thai)."""
+    first = ord(stem[0])
+    return not (0x0E00 <= first < 0x0E80 or first >= 0x2E80)
+
+
+@dataclass(frozen=True)
+class ControlLexicon:
+    """The control lexicon (rules/consent-controls.txt), split for fast matching: stems matched at
+    the start of a word, short stems that must be a word of their own, and stems of scripts that
+    do not separate words (matched anywhere)."""
+
+    starts: tuple[str, ...]
+    words: frozenset[str]
+    anywhere: re.Pattern[str]
+
+    def says(self, label: str) -> bool:
+        """Whether a control's label says one of the lexicon's things."""
+        lowered = label.lower()
+        if self.anywhere.search(lowered):
+            return True
+        tokens = _WORD.findall(lowered)
+        if self.words.intersection(tokens):
+            return True
+        return any(
+            lowered.startswith(self.starts, match.start()) for match in _WORD.finditer(lowered)
+        )
+
+
+_WORD = re.compile(r"\w+")
+
+
+@cache
+def consent_controls() -> ControlLexicon:
+    starts, words, anywhere = [], set(), []
+    for stem in _lexicon(BUNDLED_CONTROLS):
+        lowered = stem.lower()
+        if not _spaced(stem):
+            anywhere.append(lowered)
+        elif len(stem) <= 3:
+            words.add(lowered)
+        else:
+            starts.append(lowered)
+    return ControlLexicon(
+        tuple(starts), frozenset(words), re.compile("|".join(map(re.escape, anywhere)))
+    )
+
+
+def _label(control: HtmlElement) -> str:
+    return _normalised_text(control) or (control.get("value") or "").strip()
+
+
+def _consent_controls(element: HtmlElement) -> int:
+    """How many different things the element's controls offer among accept, reject and settings
+    (in any language): 0, 1, or 2 for a choice."""
+    labels = consent_controls()
+    said = set()
+    for control in _CONTROL_ELEMENTS(element):
+        label = _label(control)
+        if label and len(label) <= _CONTROL_LABEL and labels.says(label):
+            said.add(label.lower())
+    return min(len(said), 2)
+
+
+def _css_placed(tree: HtmlElement) -> tuple[set[str], set[str]]:
+    """The ids and classes the page's own <style> blocks make fixed or sticky (the last compound
+    selector of each rule: `.cc-bar .inner` places `.inner`)."""
+    ids: set[str] = set()
+    classes: set[str] = set()
+    for css in _STYLE_TEXT(tree):
+        if "fixed" not in css and "sticky" not in css:
+            continue
+        for found in _FIXED.finditer(css):
+            # The rule's selector: from the `{` opening its block back to the end of the rule
+            # (or the at-rule) before it.
+            opening = css.rfind("{", 0, found.start())
+            if opening < 0 or css.rfind("}", 0, found.start()) > opening:
+                continue  # not inside a block
+            start = (
+                max(
+                    css.rfind("}", 0, opening),
+                    css.rfind("{", 0, opening),
+                    css.rfind(";", 0, opening),
+                )
+                + 1
+            )
+            for selector in css[start:opening].split(","):
+                compound = selector.strip().split()[-1] if selector.strip() else ""
+                for kind, name in _SELECTOR_NAMES.findall(compound):
+                    (ids if kind == "#" else classes).add(name)
+    return ids, classes
+
+
+def _placed(element: HtmlElement, css: tuple[set[str], set[str]]) -> bool:
+    tag = element.tag.lower() if isinstance(element.tag, str) else ""
+    style = (element.get("style") or "").lower()
+    if tag == "dialog" or element.get("role") in ("dialog", "alertdialog"):
+        return True
+    if element.get("aria-modal") == "true" or "fixed" in style or "sticky" in style:
+        return True
+    ids, classes = css
+    return element.get("id") in ids or not classes.isdisjoint((element.get("class") or "").split())
+
+
+def _around_consent_controls(tree: HtmlElement) -> list[HtmlElement]:
+    """For each control saying accept, reject or settings, the nearest element around it that
+    talks about cookies, consent or tracking: where an unnamed, unplaced banner is."""
+    labels, words = consent_controls(), consent_words()
     found = []
-    for element in candidates.values():
-        tag = element.tag.lower() if isinstance(element.tag, str) else ""
-        if not tag or tag in _PROTECTED_TAGS or tag in _CHROME_TAGS or tag in _CONTROL_TAGS:
+    for control in _ALL_CONTROLS(tree):
+        label = _label(control)
+        if not label or len(label) > _CONTROL_LABEL or not labels.says(label):
             continue
-        text = _normalised_text(element)
-        if not _MIN_BANNER_TEXT <= len(text) <= _MAX_BANNER_TEXT or not words.search(text):
-            continue
-        if _BUTTONS(element) < 1 and _LINK_LABELS(element) < 2:
-            continue
-        style = (element.get("style") or "").lower()
-        placed = (
-            tag == "dialog" or element.get("role") in ("dialog", "alertdialog")
-            or element.get("aria-modal") == "true" or "fixed" in style or "sticky" in style
-        )  # fmt: skip
-        hint = id(element) in hinted
-        if placed or (hint and _POLICY_LINK(element)) or (hint and _BUTTONS(element) >= 2):
-            found.append(element)
+        for level, ancestor in enumerate(control.iterancestors()):
+            if level >= _CONTROL_CLIMB or not isinstance(ancestor.tag, str):
+                break
+            text = _short_text(ancestor, _MAX_BANNER_TEXT)
+            if text is None or _LONG_PROSE(ancestor) >= _ARTICLE_PROSE:
+                break  # past the banner: its container, or the article around it
+            if ancestor.tag.lower() in _CONTROL_TAGS - {"form"}:
+                continue
+            if len(text) >= _MIN_BANNER_TEXT and words.search(text):
+                found.append(ancestor)
+                break
     return found
 
 
-def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> int:
-    """Remove consent banners from a parsed page in place; returns how many elements went."""
+def banner_score(
+    element: HtmlElement, css: tuple[set[str], set[str]], inside_article: bool | None
+) -> tuple[int, list[str]]:
+    """The structural evidence that `element` is a consent banner: its weight and its names
+    (0 and none when it is not about cookies, consent or tracking, is too short or too long, or
+    has no controls). `inside_article`: None when the page names no article."""
+    tag = element.tag.lower() if isinstance(element.tag, str) else ""
+    if not tag or tag in _NOT_BANNERS:
+        return 0, []
+    text = _short_text(element, _MAX_BANNER_TEXT)
+    if text is None or len(text) < _MIN_BANNER_TEXT:
+        return 0, []
+    prose = _prose(element)  # what it says, outside its links and buttons
+    said = {match.lower() for match in consent_words().findall(prose)}
+    if len(prose) < _MIN_BANNER_TEXT or not said:
+        return 0, []
+    if _LONG_PROSE(element) >= _ARTICLE_PROSE:
+        return 0, []  # paragraphs of running text: an article, or a part of one
+    evidence = []
+    choices = _consent_controls(element)
+    if choices:
+        evidence += ["consent-control", "consent-choices"][:choices]
+    elif inside_article is not False:
+        # In the article, or where the page names none: only a control that says accept,
+        # reject or settings tells a banner from a box of the story (its Share or Close).
+        return 0, []
+    elif _BUTTONS(element) >= 1 or _LINK_LABELS(element) >= 2:
+        evidence.append("control")
+    else:
+        return 0, []
+    if len(text) <= _COMPACT:
+        evidence.append("compact")
+    if _placed(element, css):
+        evidence.append("placed")
+    if _NAME_HINTS.search(f"{element.get('id') or ''} {element.get('class') or ''}"):
+        evidence.append("named")
+    if _POLICY_LINK(element):
+        evidence.append("policy-link")
+    if inside_article is False:
+        evidence.append("outside-article")
+    if len(said) >= 2:
+        evidence.append("cookies-and-consent")
+    return sum(_WEIGHTS[name] for name in evidence), evidence
+
+
+def scored_candidates(
+    tree: HtmlElement, named: list[HtmlElement] | None = None
+) -> list[tuple[HtmlElement, int, list[str]]]:
+    """Every structural candidate of the page with its weight and evidence (banner_score):
+    the page's dialogs and fixed or sticky elements, elements named like a banner, and what
+    holds a control saying accept, reject or settings."""
+    named = _NAMED(tree) if named is None else named
+    css = _css_placed(tree)
+    candidates = {id(e): e for e in _PLACED(tree)}
+    ids, classes = css
+    hinted = _NAME_HINTS.search
+    for element in named:
+        element_id, names = element.get("id") or "", element.get("class") or ""
+        if hinted(f"{element_id} {names}") or (
+            (ids or classes) and (element_id in ids or not classes.isdisjoint(names.split()))
+        ):
+            candidates.setdefault(id(element), element)
+    for element in _around_consent_controls(tree):
+        candidates.setdefault(id(element), element)
+    roots = {id(root) for root in _ARTICLE_ROOTS(tree)}
+    scored = []
+    for element in candidates.values():
+        inside = any(id(a) in roots for a in element.iterancestors()) if roots else None
+        score, evidence = banner_score(element, css, inside)
+        scored.append((element, score, evidence))
+    return scored
+
+
+def _matched_by_structure(
+    tree: HtmlElement, named: list[HtmlElement]
+) -> list[tuple[HtmlElement, int, list[str]]]:
+    """Banners no rule names, found by the evidence any consent banner shows whatever its
+    language: the candidates weighing BANNER_SCORE or more. Each then passes the guards like
+    any other match (_guarded)."""
+    return [found for found in scored_candidates(tree, named) if found[1] >= BANNER_SCORE]
+
+
+def _describe(element: HtmlElement) -> str:
+    tag = element.tag.lower() if isinstance(element.tag, str) else "?"
+    element_id = f"#{element.get('id')}" if element.get("id") else ""
+    classes = "".join(f".{name}" for name in (element.get("class") or "").split()[:3])
+    return f"{tag}{element_id}{classes}"[:120]
+
+
+def unmask_article_parts(tree: HtmlElement) -> int:
+    """Take banner-like names (`cookie-recipe-card`, `consent-explainer`) off the parts of a story
+    that hold its running text and offer no consent choice, so that the extractor does not drop
+    them for their name; run after remove_banners, on the working copy only (the archived bytes
+    are never touched). How many elements it unmasked."""
+    unmasked = 0
+    for element in _NAMED(tree):
+        names = f"{element.get('id') or ''} {element.get('class') or ''}"
+        if not _BANNER_NAMES.search(names) or not isinstance(element.tag, str):
+            continue
+        if element.tag.lower() in _PROTECTED_TAGS or _LONG_PROSE(element) < 2:
+            continue
+        if _consent_controls(element):
+            continue
+        for attribute in ("id", "class"):
+            value = element.get(attribute)
+            if value and _BANNER_NAMES.search(value):
+                del element.attrib[attribute]
+        unmasked += 1
+    return unmasked
+
+
+def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> list[Removal]:
+    """Remove consent banners from a parsed page in place; returns what went, and why."""
     named = _NAMED(tree)  # one pass over the elements with an id or a class, for both matchers
     exact, loose = _matched_by_names(named, rules)
     site = _matched_by_site(tree, rules, host)
-    others = (
-        _matched_by_patterns(tree, rules, loose)
-        + _matched_by_phrases(tree, rules)
-        + _matched_by_structure(tree, named)
-    )
+    structured = _matched_by_structure(tree, named)
+    why: dict[int, tuple[str, int | None]] = {}
+    for element in loose:
+        why[id(element)] = ("selector", None)
+    patterned = _matched_by_patterns(tree, rules, loose)
+    for element in patterned:
+        why.setdefault(id(element), ("selector", None))
+    phrased = _matched_by_phrases(tree, rules)
+    for element in phrased:
+        why.setdefault(id(element), ("opening-phrase", None))
+    for element, score, evidence in structured:
+        why.setdefault(id(element), ("structure:" + "+".join(evidence), score))
+    for element in site:
+        why[id(element)] = ("site-rule", None)
+    for element in exact:
+        why[id(element)] = ("consent-manager", None)
+    others = patterned + phrased + [element for element, _, _ in structured]
     candidates = _guarded(tree, exact, others, site)
     unique = {id(element): element for element in candidates if _removable(element)}
     outermost = [
@@ -475,6 +782,9 @@ def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> in
         for element in unique.values()
         if not any(id(ancestor) in unique for ancestor in element.iterancestors())
     ]
+    removed = []
     for element in outermost:
+        rule, weight = why.get(id(element), ("selector", None))
+        removed.append(Removal(_describe(element), rule, len(_normalised_text(element)), weight))
         _drop(element)
-    return len(outermost)
+    return removed

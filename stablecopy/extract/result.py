@@ -34,6 +34,7 @@ class ExtractResult:
     description: str | None = None
     error: str | None = None
     removed_consent_elements: int = 0
+    consent_removals: tuple[str, ...] = ()  # each: what, which rule (and score), how much text
 
     @property
     def text_bytes(self) -> bytes:

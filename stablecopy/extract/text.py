@@ -16,7 +16,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 
-from stablecopy.extract.consent import load_rules, remove_banners
+from stablecopy.extract.consent import load_rules, remove_banners, unmask_article_parts
 from stablecopy.extract.options import ExtractOptions, failed, stamped
 from stablecopy.extract.result import ExtractResult, ExtractStatus
 
@@ -84,12 +84,14 @@ def extract_text(html: str, url: str, options: ExtractOptions) -> ExtractResult:
             return stamped(ExtractStatus.EMPTY, options)
         language = _declared_language(tree)
         removed = remove_banners(tree, rules, host)
+        unmask_article_parts(tree)
         document = _extract(tree, url, options, fast=options.fast)
         if options.fast and len(_text(document)) < _FALLBACK_BELOW:
             # Little or no text from the main algorithm alone: trafilatura's fallback extractors
             # (readability, jusText) have a go on a fresh tree, as they do by default.
             tree = trafilatura.load_html(html)
-            remove_banners(tree, rules, host)
+            removed = remove_banners(tree, rules, host)
+            unmask_article_parts(tree)
             document = _extract(tree, url, options, fast=False)
     except Exception as exc:  # noqa: BLE001 (any extractor failure is a recorded outcome)
         logger.warning("extraction failed for %s: %s", url, exc)
@@ -105,5 +107,6 @@ def extract_text(html: str, url: str, options: ExtractOptions) -> ExtractResult:
         language=language,
         site_name=getattr(document, "sitename", None) or None,
         description=getattr(document, "description", None) or None,
-        removed_consent_elements=removed,
+        removed_consent_elements=len(removed),
+        consent_removals=tuple(removal.describe() for removal in removed),
     )
