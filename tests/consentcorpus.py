@@ -4,6 +4,8 @@ and the article text that must stay, in five groups.
 - `unseen-manager`: consent managers and plugins absent from consent-selectors.txt (markup ours,
   after each one's kind of container; test_consent_unseen checks no selector rule matches it);
 - `unseen-language`: hand-made banners in languages absent from consent-phrases.txt;
+- `bare-bar`: a banner with no name, no role and no placement (its CSS elsewhere), one button,
+  before or after the page's text, in a language the phrase file lacks;
 - `in-article`: hand-made banners of many shapes placed inside the article (no names, no roles,
   fixed by the page's own CSS, a form, links instead of buttons, a close button only);
 - `trap`: articles about cookies, consent, tracking and privacy, some laid out like banners
@@ -22,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-GROUPS = ("unseen-manager", "unseen-language", "in-article", "trap")
+GROUPS = ("unseen-manager", "unseen-language", "bare-bar", "in-article", "trap")
 
 
 @dataclass(frozen=True)
@@ -637,6 +639,23 @@ def pages() -> Iterator[CorpusPage]:
             outside = banner if position == "after" else ""
             page = render(story, blocks, outside, layout=i % layouts)
             yield CorpusPage("unseen-language", f"{code}-{position}", page, text[:40],
+                             story.paragraphs)  # fmt: skip
+    for i, code in enumerate(sorted(UNSEEN_LANGUAGES)):
+        text, button = UNSEEN_LANGUAGES[code]
+        banner = f"<div><p>{_esc(text)}</p><button>{button}</button></div>"
+        story = NEUTRAL[i % len(NEUTRAL)]
+        for layout in (0, 1):
+            position = ("before", "after")[(i + layout) % 2]
+            body = _paragraphs(story)
+            if position == "before" and layout == 1:
+                page = render(story, body, layout=layout).replace("<body>", f"<body>{banner}", 1)
+            elif position == "before":
+                page = render(story, body, layout=layout).replace(
+                    "<header>", f"{banner}<header>", 1
+                )
+            else:
+                page = render(story, body, banner, layout=layout)
+            yield CorpusPage("bare-bar", f"{code}-{position}-{layout}", page, text[:40],
                              story.paragraphs)  # fmt: skip
     for i, (name, (banner, sentence)) in enumerate(sorted(IN_ARTICLE.items())):
         story = NEUTRAL[i % len(NEUTRAL)]

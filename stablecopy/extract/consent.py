@@ -128,7 +128,7 @@ _WEIGHTS = {
     "compact": 1,  # at most _COMPACT characters: a notice, not a story
     "named": 1,  # an id or class like a banner's (banner, consent, cookie, gdpr, notice, ...)
     "policy-link": 1,  # a link to a privacy or cookie policy
-    "outside-article": 1,  # outside the page's article, where the page names one
+    "outside-article": 1,  # outside the page's article; where it names none, before or after its text
     "cookies-and-consent": 1,  # two different lexicon words (cookies and consent, tracking...)
 }
 BANNER_SCORE = 4
@@ -642,6 +642,22 @@ def _around_consent_controls(tree: HtmlElement) -> list[HtmlElement]:
     return found
 
 
+# Running text before and after an element: where the page names no article, an element with none
+# on one side sits before or after the page's text, as banners do (top bar, bottom bar).
+_PROSE_BEFORE = etree.XPath(
+    "boolean(preceding::*[self::p or self::li or self::blockquote]"
+    f"[string-length(normalize-space(.)) >= {_RUNNING_TEXT}])"
+)
+_PROSE_AFTER = etree.XPath(
+    "boolean(following::*[self::p or self::li or self::blockquote]"
+    f"[string-length(normalize-space(.)) >= {_RUNNING_TEXT}])"
+)
+
+
+def _at_page_edge(element: HtmlElement) -> bool:
+    return not _PROSE_BEFORE(element) or not _PROSE_AFTER(element)
+
+
 def banner_score(
     element: HtmlElement, css: tuple[set[str], set[str]], inside_article: bool | None
 ) -> tuple[int, list[str]]:
@@ -680,7 +696,7 @@ def banner_score(
         evidence.append("named")
     if _POLICY_LINK(element):
         evidence.append("policy-link")
-    if inside_article is False:
+    if inside_article is False or (inside_article is None and _at_page_edge(element)):
         evidence.append("outside-article")
     if len(said) >= 2:
         evidence.append("cookies-and-consent")
