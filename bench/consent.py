@@ -104,6 +104,13 @@ def score_table() -> list[str]:
     for group, found in scores.items():
         histogram = ", ".join(f"{s}: {found.count(s)}" for s in sorted(set(found)))
         lines.append(f"| {group} | {histogram} |")
+    every = [
+        score
+        for key, _, _ in items()
+        for _, score, _ in consent.scored_candidates(lxml_html.fromstring(page(key)))
+    ]
+    histogram = ", ".join(f"{s}: {every.count(s)}" for s in sorted(set(every)))
+    lines.append(f"| every candidate of the 181 benchmark pages | {histogram} |")
     return lines
 
 
