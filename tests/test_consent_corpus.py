@@ -47,3 +47,20 @@ def test_every_removal_is_recorded_with_its_rule_and_score() -> None:
     fields = extraction_fields(result, None, None)
     assert ("removed-consent-element", removal) in fields
     assert ("removed-consent-elements", "1") in fields
+
+
+def test_outside_the_article_counts_only_outside_it() -> None:
+    from lxml import html as lxml_html
+
+    from stablecopy.extract.consent import scored_candidates
+
+    banner = (
+        '<div class="bnr"><p>يستخدم هذا الموقع ملفات تعريف الارتباط لتحسين تجربتك.</p>'
+        '<button>موافق</button><a href="/privacy">سياسة الخصوصية</a></div>'
+    )
+    story = "<p>" + "The pier opens in spring after two years of work. " * 4 + "</p>"
+    for place, outside in (("after", True), ("inside", False)):
+        body = f"<main><article>{story}{banner if place == 'inside' else ''}</article></main>"
+        page = f"<html><body>{body}{banner if place == 'after' else ''}</body></html>"
+        ((_, _, evidence),) = [c for c in scored_candidates(lxml_html.fromstring(page)) if c[1]]
+        assert ("outside-article" in evidence) is outside, (place, evidence)

@@ -722,7 +722,10 @@ def scored_candidates(
             candidates.setdefault(id(element), element)
     for element in _around_consent_controls(tree):
         candidates.setdefault(id(element), element)
-    roots = {id(root) for root in _ARTICLE_ROOTS(tree)}
+    # The roots stay referenced while their ids are compared: lxml keeps one Python object per
+    # node only as long as something holds it, so the id of a dropped one may be reused.
+    article_roots = _ARTICLE_ROOTS(tree)
+    roots = {id(root) for root in article_roots}
     scored = []
     for element in candidates.values():
         inside = any(id(a) in roots for a in element.iterancestors()) if roots else None
