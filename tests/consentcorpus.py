@@ -13,7 +13,8 @@ and the article text that must stay, in five groups.
   banner, a how-to naming the buttons), whose text must survive whole.
 
 Each page is rendered in one of several layouts (semantic HTML5, div soup without article or main,
-a WordPress-like theme), so no rule can lean on one template. The article texts are ours.
+a WordPress-like theme; traps also in a page whose teasers are `<article>`s but whose story is
+not), so no rule can lean on one template. The article texts are ours.
 """
 
 from __future__ import annotations
@@ -554,6 +555,17 @@ def render(story: Story, body: list[str], outside: str = "", layout: int = 0) ->
             f"</a></li><li><a href='/b'>Election date set</a></li></ul></div></div>{outside}"
             f"<div id='bottom'>{CHROME_BOTTOM}</div>"
         )
+    elif layout == 3:  # the story in a plain div, its teasers in <article>s
+        teasers = "".join(
+            f"<article class='teaser'><h3><a href='/t{n}'>{_esc(other.title)}</a></h3>"
+            f"<p>{_esc(other.paragraphs[0])}</p></article>"
+            for n, other in enumerate(NEUTRAL)
+        )
+        page = (
+            f"<header>{CHROME_TOP}</header><div class='story'><h1>{title}</h1>{blocks}</div>"
+            f"{outside}<section class='more'><h2>More news</h2>{teasers}</section>"
+            f"<footer>{CHROME_BOTTOM}</footer>"
+        )
     else:  # WordPress-like theme
         page = (
             f"<div class='site'><header class='site-header'>{CHROME_TOP}</header>"
@@ -575,7 +587,8 @@ def _trap_body(story: Story, shape: str) -> tuple[list[str], str]:
     if shape == "blockquote":
         blocks[1] = f"<blockquote>{blocks[1]}</blockquote>"
     elif shape == "steps":
-        blocks[1] = f"<ol><li>{_esc(story.paragraphs[1])}</li></ol>"
+        steps = "".join(f"<li>{_esc(step)}</li>" for step in story.paragraphs[1].split(", "))
+        blocks[1] = f"<ol>{steps}</ol>"
         blocks.insert(2, '<div class="tip"><button class="copy">Copy link</button></div>')
     elif shape == "recipe-card":
         card = "".join(blocks[1:3])
@@ -664,7 +677,7 @@ def pages() -> Iterator[CorpusPage]:
             yield CorpusPage("in-article", f"{name}-{layout}", page, sentence, story.paragraphs)
     for i, (name, (story, shape)) in enumerate(sorted(TRAPS.items())):
         blocks, _ = _trap_body(story, shape)
-        for layout in range(layouts):
+        for layout in range(layouts + 1):  # and the layout whose teasers are the <article>s
             if shape == "dialog":
                 blocks_here = [
                     (
@@ -674,7 +687,7 @@ def pages() -> Iterator[CorpusPage]:
                 ]
             else:
                 blocks_here = blocks
-            page = render(story, blocks_here, layout=(i + layout) % layouts)
+            page = render(story, blocks_here, layout=(i + layout) % (layouts + 1))
             yield CorpusPage("trap", f"{name}-{layout}", page, "", story.paragraphs)
 
 

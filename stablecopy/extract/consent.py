@@ -467,6 +467,28 @@ def _self_contained(element: HtmlElement) -> bool:
     )
 
 
+def _story_roots(tree: HtmlElement) -> list[HtmlElement]:
+    """The elements the page names as its article (`articleBody`, `<article>`, `<main>`,
+    `role=main`) that hold its story: the largest, and those at least half its size, nested in one
+    another; none when several stand side by side (teasers, cards) or when they hold under half
+    the page's paragraphs of running text (a page whose teasers are `<article>`s but whose story
+    is not names no article, as far as the banner evidence is concerned)."""
+    roots = _ARTICLE_ROOTS(tree)
+    if not roots:
+        return []
+    sizes = [len(root.text_content()) for root in roots]
+    largest = max(sizes)
+    kept = [root for root, size in zip(roots, sizes, strict=True) if size * 2 >= largest]
+    outermost = [r for r in kept if not any(a in kept for a in r.iterancestors())]
+    if len(outermost) > 1:
+        return []  # several side by side: a list of cards or teasers, not one story
+    page_prose = int(_LONG_PROSE(tree))
+    story_prose = sum(int(_LONG_PROSE(root)) for root in outermost)
+    if page_prose and story_prose * 2 < page_prose:
+        return []
+    return kept
+
+
 def _guarded(
     tree: HtmlElement,
     exact: list[HtmlElement],
@@ -478,7 +500,7 @@ def _guarded(
     on its own (its own controls, not a paragraph among paragraphs). A consent manager's own
     container outside the article goes as its rule says; so does what an archivist's rule for
     this site names, anywhere (short of the share of the article)."""
-    roots = _ARTICLE_ROOTS(tree)
+    roots = _story_roots(tree)
     article = max((len(_normalised_text(root)) for root in roots), default=0)
     article = article or len(_normalised_text(tree))
     limit = max(_MAX_BANNER_TEXT, int(_ARTICLE_SHARE * article))
@@ -724,7 +746,7 @@ def scored_candidates(
         candidates.setdefault(id(element), element)
     # The roots stay referenced while their ids are compared: lxml keeps one Python object per
     # node only as long as something holds it, so the id of a dropped one may be reused.
-    article_roots = _ARTICLE_ROOTS(tree)
+    article_roots = _story_roots(tree)
     roots = {id(root) for root in article_roots}
     scored = []
     for element in candidates.values():
