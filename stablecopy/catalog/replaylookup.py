@@ -7,7 +7,7 @@ depends on what it returns, never on the size of the catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,17 +45,29 @@ def _captures(where: ColumnElement[bool]) -> Select[Capture]:
 
 def captures_in_range(
     session: Session, low: str, high: str, limit: int, closest: datetime | None = None
-) -> Iterator[Capture]:
-    """The captures whose SURT keys are in [low, high), in key and time order, streamed: the first `limit`,
-    or, given `closest` (a second, as Wayback timestamps name it), the `limit` nearest it on each
-    side (which hold the `limit` nearest; every capture within that second is at distance 0)."""
+) -> Generator[Capture, None, None]:
+    """The captures whose SURT keys are in [low, high), in key and time order, streamed: the first
+    `limit` and those tied with the last of them (same key, same second: a CDXJ file sorts such
+    lines among themselves, so its first `limit` lines are among these); or, given `closest` (a
+    second, as Wayback timestamps name it), the `limit` nearest it on each side (which hold the
+    `limit` nearest; every capture within that second is at distance 0)."""
     inside = _in_range(low, high)
     if closest is None:
         key = Capture.url_key
         if session.get_bind().dialect.name == "postgresql":
             key = key.collate("C")  # type: ignore[assignment]
-        query = _captures(inside).order_by(key, Capture.fetched_at).limit(limit)
-        yield from session.scalars(query.execution_options(yield_per=ROWS_PER_FETCH))
+        query = _captures(inside).order_by(key, Capture.fetched_at)
+        streamed = session.scalars(query.execution_options(yield_per=ROWS_PER_FETCH))
+        last: tuple[str, datetime] | None = None
+        try:
+            for count, capture in enumerate(streamed):
+                tie = (capture.url_key, capture.fetched_at.replace(microsecond=0))
+                if count >= limit and tie != last:
+                    return
+                last = tie
+                yield capture
+        finally:
+            streamed.close()  # a server-side cursor on PostgreSQL: closed even when stopped early
         return
     second_after = closest.replace(microsecond=0) + timedelta(seconds=1)
     before = (

@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -79,9 +80,13 @@ class IndexApi:
         return itertools.chain([first], chunks)
 
     def _chunks(self, low: str, high: str, limit: int, closest: datetime | None) -> Iterator[bytes]:
-        with Session(self.engine) as session:
-            captures = captures_in_range(session, low, high, limit, closest)
+        with (
+            Session(self.engine) as session,
+            closing(captures_in_range(session, low, high, limit, closest)) as captures,
+        ):
             lines = cdxj_lines(captures, citations=True)
+            if closest is None:  # the first `limit` lines; a memento gets both sides whole
+                lines = itertools.islice(lines, limit)
             while batch := list(itertools.islice(lines, LINES_PER_CHUNK)):
                 yield "".join(f"{line}\n" for line in batch).encode("utf-8")
 
