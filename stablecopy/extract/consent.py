@@ -494,13 +494,13 @@ def _guarded(
     exact: list[HtmlElement],
     others: list[HtmlElement],
     site: list[HtmlElement],
+    roots: list[HtmlElement],
 ) -> list[HtmlElement]:
     """The candidates whose removal cannot take article text. Whatever a rule says: nothing holding
     more than a small share of the article's text goes, and inside the article only what stands
     on its own (its own controls, not a paragraph among paragraphs). A consent manager's own
     container outside the article goes as its rule says; so does what an archivist's rule for
     this site names, anywhere (short of the share of the article)."""
-    roots = _story_roots(tree)
     article = max((len(_normalised_text(root)) for root in roots), default=0)
     article = article or len(_normalised_text(tree))
     limit = max(_MAX_BANNER_TEXT, int(_ARTICLE_SHARE * article))
@@ -726,12 +726,16 @@ def banner_score(
 
 
 def scored_candidates(
-    tree: HtmlElement, named: list[HtmlElement] | None = None
+    tree: HtmlElement,
+    named: list[HtmlElement] | None = None,
+    story: list[HtmlElement] | None = None,
 ) -> list[tuple[HtmlElement, int, list[str]]]:
     """Every structural candidate of the page with its weight and evidence (banner_score):
     the page's dialogs and fixed or sticky elements, elements named like a banner, and what
-    holds a control saying accept, reject or settings."""
+    holds a control saying accept, reject or settings. `named` and `story` (_NAMED, _story_roots)
+    when the caller has them already."""
     named = _NAMED(tree) if named is None else named
+    story = _story_roots(tree) if story is None else story
     css = _css_placed(tree)
     candidates = {id(e): e for e in _PLACED(tree)}
     ids, classes = css
@@ -746,8 +750,7 @@ def scored_candidates(
         candidates.setdefault(id(element), element)
     # The roots stay referenced while their ids are compared: lxml keeps one Python object per
     # node only as long as something holds it, so the id of a dropped one may be reused.
-    article_roots = _story_roots(tree)
-    roots = {id(root) for root in article_roots}
+    roots = {id(root) for root in story}
     scored = []
     for element in candidates.values():
         inside = any(id(a) in roots for a in element.iterancestors()) if roots else None
@@ -757,12 +760,13 @@ def scored_candidates(
 
 
 def _matched_by_structure(
-    tree: HtmlElement, named: list[HtmlElement]
+    tree: HtmlElement, named: list[HtmlElement], story: list[HtmlElement]
 ) -> list[tuple[HtmlElement, int, list[str]]]:
     """Banners no rule names, found by the evidence any consent banner shows whatever its
     language: the candidates weighing BANNER_SCORE or more. Each then passes the guards like
     any other match (_guarded)."""
-    return [found for found in scored_candidates(tree, named) if found[1] >= BANNER_SCORE]
+    scored = scored_candidates(tree, named, story)
+    return [found for found in scored if found[1] >= BANNER_SCORE]
 
 
 def _describe(element: HtmlElement) -> str:
@@ -799,7 +803,8 @@ def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> li
     named = _NAMED(tree)  # one pass over the elements with an id or a class, for both matchers
     exact, loose = _matched_by_names(named, rules)
     site = _matched_by_site(tree, rules, host)
-    structured = _matched_by_structure(tree, named)
+    story = _story_roots(tree)  # held for the whole removal (ids of its elements are compared)
+    structured = _matched_by_structure(tree, named, story)
     why: dict[int, tuple[str, int | None]] = {}
     for element in loose:
         why[id(element)] = ("selector", None)
@@ -816,7 +821,7 @@ def remove_banners(tree: HtmlElement, rules: ConsentRules, host: str = "") -> li
     for element in exact:
         why[id(element)] = ("consent-manager", None)
     others = patterned + phrased + [element for element, _, _ in structured]
-    candidates = _guarded(tree, exact, others, site)
+    candidates = _guarded(tree, exact, others, site, story)
     unique = {id(element): element for element in candidates if _removable(element)}
     outermost = [
         element
