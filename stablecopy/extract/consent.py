@@ -47,6 +47,13 @@ _FUNCTION = re.compile(r"([\w-]+)\s*\(")
 _STRING_FUNCTIONS = {"starts-with", "contains", "concat", "normalize-space", "substring",
                      "string-length", "translate"}  # fmt: skip
 _UNSUPPORTED = ("#?#", "#$#", "#@#", "#%#", "##+js", ":-abp-", ":has-text(", ":style(", ":xpath(")
+# A banner talks about cookies, trackers or consent (in the languages the phrase list covers).
+_BANNER_WORDS = re.compile(
+    r"cookie|クッキー|쿠키|куки|tracker|traceur|rastreador|consent|einwilligung|zustimmung"
+    r"|consentement|consentimiento|consenso|toestemming|consentimento|datenschutz|evästei"
+    r"|informasjonskapsl|kakor|çerez|süti|ciasteczk|zgod",
+    re.IGNORECASE,
+)
 _MAX_BANNER_TEXT = 1500
 _MIN_BANNER_TEXT = 24  # "Cookie policy" in a footer is a link, not a banner
 _LINK_TAGS = {"a", "button", "label", "option", "li", "title", "input", "select", "textarea"}
@@ -391,7 +398,7 @@ def _is_banner_part(element: HtmlElement) -> bool:
     if not tag or tag in _CONTROL_TAGS:
         return True
     text = _normalised_text(element)
-    if not text or consent_words().search(text):
+    if not text or _BANNER_WORDS.search(text):
         return True
     return len(text) <= _LABEL_LENGTH and tag not in _PROSE_TAGS
 
@@ -408,7 +415,7 @@ def _banner_envelope(start: HtmlElement) -> HtmlElement:
     parent = current.getparent()
     while parent is not None and _removable(parent) and not _HEADLINE_INSIDE(parent):
         loose = _loose_text(parent)
-        if len(loose) > _SEPARATOR_LENGTH and not consent_words().search(loose):
+        if len(loose) > _SEPARATOR_LENGTH and not _BANNER_WORDS.search(loose):
             break
         if not all(_is_banner_part(child) for child in parent if child is not current):
             break
@@ -431,7 +438,7 @@ def _matched_by_phrases(tree: HtmlElement, rules: ConsentRules) -> list[HtmlElem
         if not element.text or not rules.phrases.match(element.text.strip()):
             continue
         text = _normalised_text(element)
-        if not _MIN_BANNER_TEXT <= len(text) <= _MAX_BANNER_TEXT or not consent_words().search(text):
+        if not _MIN_BANNER_TEXT <= len(text) <= _MAX_BANNER_TEXT or not _BANNER_WORDS.search(text):
             continue
         if _removable(element) and not _HEADLINE_INSIDE(element):
             found.append(_banner_envelope(element))
@@ -443,7 +450,7 @@ def _running_text(element: HtmlElement) -> bool:
     if not isinstance(element.tag, str) or element.tag.lower() not in _PROSE_TAGS:
         return False
     text = _normalised_text(element)
-    return len(text) >= _RUNNING_TEXT and not consent_words().search(text)
+    return len(text) >= _RUNNING_TEXT and not _BANNER_WORDS.search(text)
 
 
 def _self_contained(element: HtmlElement) -> bool:
